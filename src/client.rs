@@ -1,0 +1,460 @@
+//! The client: configuration, agent, credentials, token cache and stats, and
+//! the two things users do with them — get a token, send a request.
+
+use crate::config::{read_secret_file, Config, SecretSource};
+use crate::error::{Error, Result, Status};
+use crate::http::{HttpResponse, Outgoing, SendFailure, Transport};
+use crate::log::{log, Level};
+use crate::oauth::{self, Failure};
+use crate::retry;
+use crate::secret::Secret;
+use crate::token::{Freshness, Ticket, Token, TokenCache};
+use parking_lot::RwLock;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use ureq::http::{self, HeaderName, HeaderValue};
+
+/// An API response: whatever its status, an answer is a success at this level.
+pub type Response = HttpResponse;
+
+/// A token handed to a caller.
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub expires_at_unix_ms: i64,
+}
+
+struct Credentials {
+    client_id: String,
+    secret: Secret,
+    /// Re-read on `invalid_client`, when the secret came from a file.
+    file: Option<PathBuf>,
+}
+
+#[derive(Default)]
+struct Stats {
+    token_fetches: AtomicU64,
+    token_fetch_failures: AtomicU64,
+    token_requests: AtomicU64,
+    background_refreshes: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    reauth_replays: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Relaxed);
+}
+
+struct Inner {
+    config: Config,
+    transport: Transport,
+    credentials: RwLock<Arc<Credentials>>,
+    tokens: TokenCache,
+    stats: Stats,
+}
+
+/// A Starmile Partner API client. Cheap to share: every method takes `&self`
+/// and may be called from any number of threads.
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.config.base_url)
+            .field("client_id", &self.inner.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Makes a client from a JSON config (see the contract's §3). Does no
+    /// network I/O; a secret file is read now, so a bad path fails here.
+    pub fn new(config_json: &str) -> Result<Client> {
+        Client::with_config(Config::from_json(config_json)?)
+    }
+
+    pub fn with_config(config: Config) -> Result<Client> {
+        let (secret, file) = match &config.secret {
+            SecretSource::Value(secret) => (secret.clone(), None),
+            SecretSource::File(path) => (read_secret_file(path)?, Some(path.clone())),
+        };
+        let credentials = Credentials {
+            client_id: config.client_id.clone(),
+            secret,
+            file,
+        };
+        let transport = Transport::new(&config)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                credentials: RwLock::new(Arc::new(credentials)),
+                tokens: TokenCache::new(),
+                stats: Stats::default(),
+            }),
+        })
+    }
+
+    /// A valid access token: the cached one while it is fresh (starting a
+    /// background refresh inside the refresh window), else a fetched one.
+    pub fn get_token(&self) -> Result<AccessToken> {
+        let token = self.inner.current_token()?;
+        Ok(AccessToken {
+            token: token.access_token.clone(),
+            expires_at_unix_ms: token.expires_at_unix_ms,
+        })
+    }
+
+    /// Drops the cached token; the next call fetches a new one.
+    pub fn invalidate_token(&self) {
+        self.inner.tokens.invalidate();
+    }
+
+    /// Replaces the credentials (a rotated secret) and drops the cached token.
+    pub fn set_credentials(&self, client_id: &str, client_secret: &str) -> Result<()> {
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(Error::invalid_argument(
+                "client_id must be non-empty and hold no control characters",
+            ));
+        }
+        if client_secret.is_empty() {
+            return Err(Error::invalid_argument("client_secret must not be empty"));
+        }
+        *self.inner.credentials.write() = Arc::new(Credentials {
+            client_id: client_id.to_owned(),
+            secret: Secret::new(client_secret.to_owned()),
+            file: None,
+        });
+        self.inner.tokens.credentials_changed();
+        log!(Level::Info, "credentials replaced; cached token dropped");
+        Ok(())
+    }
+
+    /// Sends an authenticated request. `headers` holds `Name: value` lines.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Option<&str>,
+        body: &[u8],
+    ) -> Result<Response> {
+        bump(&self.inner.stats.requests);
+        let method = http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::invalid_argument("method is not a valid HTTP method"))?;
+        let url = self.inner.config.base_url.join(path)?;
+        let mut header_list = parse_header_lines(headers.unwrap_or(""))?;
+        if !body.is_empty()
+            && !header_list
+                .iter()
+                .any(|(n, _)| n == http::header::CONTENT_TYPE)
+        {
+            header_list.push((
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+        let repeatable = is_idempotent(&method)
+            || header_list
+                .iter()
+                .any(|(n, _)| n.as_str() == "idempotency-key");
+        let outgoing = Outgoing {
+            method: &method,
+            url: &url,
+            headers: &header_list,
+            body,
+        };
+        self.inner.send_with_retries(&outgoing, repeatable)
+    }
+
+    /// Counters and the token's expiry, as a JSON object. Holds no secret.
+    pub fn stats_json(&self) -> String {
+        let s = &self.inner.stats;
+        serde_json::json!({
+            "token_fetches": s.token_fetches.load(Relaxed),
+            "token_fetch_failures": s.token_fetch_failures.load(Relaxed),
+            "token_requests": s.token_requests.load(Relaxed),
+            "background_refreshes": s.background_refreshes.load(Relaxed),
+            "requests": s.requests.load(Relaxed),
+            "retries": s.retries.load(Relaxed),
+            "reauth_replays": s.reauth_replays.load(Relaxed),
+            "token_expires_at_ms": self.inner.tokens.expires_at_unix_ms(),
+        })
+        .to_string()
+    }
+}
+
+fn is_idempotent(method: &http::Method) -> bool {
+    use http::Method as M;
+    [M::GET, M::HEAD, M::OPTIONS, M::PUT, M::DELETE, M::TRACE].contains(method)
+}
+
+/// Headers the library sets itself and a caller may not.
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// Parses `Name: value` lines separated by `\n` (a `\r` before it is allowed).
+pub fn parse_header_lines(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let mut headers = Vec::new();
+    for raw_line in text.split('\n') {
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.contains('\r') || line.contains('\0') {
+            return Err(Error::invalid_argument(
+                "a header holds a CR or NUL character",
+            ));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(Error::invalid_argument(
+                "a header line has no ':' (expected \"Name: value\")",
+            ));
+        };
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Error::invalid_argument("a header name is not a valid HTTP token"))?;
+        if RESERVED_HEADERS.contains(&name.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "the {} header is set by the library",
+                name.as_str()
+            )));
+        }
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+            Error::invalid_argument(format!(
+                "the value of header {} holds a control character",
+                name.as_str()
+            ))
+        })?;
+        headers.push((name, value));
+    }
+    Ok(headers)
+}
+
+impl Inner {
+    fn current_token(self: &Arc<Self>) -> Result<Arc<Token>> {
+        match self.tokens.peek(Instant::now()) {
+            Freshness::Fresh(token) => Ok(token),
+            Freshness::Refresh(token) => {
+                self.start_background_refresh();
+                Ok(token)
+            }
+            Freshness::Missing => self.tokens.get_or_fetch(|_ticket| self.fetch_token()),
+        }
+    }
+
+    fn start_background_refresh(self: &Arc<Self>) {
+        let Some(ticket) = self.tokens.begin_refresh(Instant::now()) else {
+            return;
+        };
+        bump(&self.stats.background_refreshes);
+        let job = RefreshJob {
+            inner: self.clone(),
+            ticket: Some(ticket),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("starmile-refresh".into())
+            .spawn(move || job.run());
+        if let Err(e) = spawned {
+            // The job was dropped with the closure, which ended its flight.
+            log!(Level::Warn, "cannot start a background refresh thread: {e}");
+        }
+    }
+
+    /// Fetches a token with retries. Runs outside every lock.
+    fn fetch_token(&self) -> Result<Token> {
+        let credentials = self.credentials.read().clone();
+        let mut secret = credentials.secret.clone();
+        let mut reread_secret_file = credentials.file.is_some();
+        let mut retry = 0;
+        loop {
+            let requested_at = Instant::now();
+            let requested_at_wall = SystemTime::now();
+            bump(&self.stats.token_requests);
+            let failure = match oauth::exchange(
+                &self.transport,
+                &self.config,
+                &credentials.client_id,
+                &secret,
+            ) {
+                Ok(grant) => {
+                    let token = Token::new(
+                        grant,
+                        requested_at,
+                        requested_at_wall,
+                        self.config.refresh_before,
+                    );
+                    if token.is_ok() {
+                        bump(&self.stats.token_fetches);
+                        log!(
+                            Level::Info,
+                            "fetched an access token in {} ms",
+                            requested_at.elapsed().as_millis()
+                        );
+                    }
+                    return token;
+                }
+                Err(failure) => failure,
+            };
+            let error = match failure {
+                Failure::Rejected(error, code)
+                    if code == "invalid_client" && reread_secret_file =>
+                {
+                    reread_secret_file = false;
+                    match self.reread_secret_file(&credentials, &secret) {
+                        Some(rotated) => {
+                            log!(
+                                Level::Info,
+                                "client_secret_file changed; retrying with the new secret"
+                            );
+                            secret = rotated;
+                            continue;
+                        }
+                        None => error,
+                    }
+                }
+                Failure::Rejected(error, _) | Failure::Final(error) => error,
+                Failure::Retryable(error, server_delay) => {
+                    let delay = (retry < self.config.max_retries)
+                        .then(|| retry::delay_before_retry(retry, server_delay))
+                        .flatten();
+                    if let Some(delay) = delay {
+                        log!(
+                            Level::Warn,
+                            "{}; retrying in {} ms",
+                            error.message(),
+                            delay.as_millis()
+                        );
+                        std::thread::sleep(delay);
+                        retry += 1;
+                        continue;
+                    }
+                    error
+                }
+            };
+            bump(&self.stats.token_fetch_failures);
+            log!(Level::Warn, "token fetch failed: {}", error.message());
+            return Err(error);
+        }
+    }
+
+    /// The secret now in the credentials' file, if it differs from `tried`.
+    fn reread_secret_file(&self, credentials: &Arc<Credentials>, tried: &Secret) -> Option<Secret> {
+        let rotated = read_secret_file(credentials.file.as_ref()?).ok()?;
+        if rotated == *tried {
+            return None;
+        }
+        let mut current = self.credentials.write();
+        if Arc::ptr_eq(&current, credentials) {
+            *current = Arc::new(Credentials {
+                client_id: credentials.client_id.clone(),
+                secret: rotated.clone(),
+                file: credentials.file.clone(),
+            });
+        }
+        Some(rotated)
+    }
+
+    fn send_with_retries(
+        self: &Arc<Self>,
+        outgoing: &Outgoing<'_>,
+        repeatable: bool,
+    ) -> Result<Response> {
+        let mut retry = 0;
+        let mut replayed = false;
+        loop {
+            let token = self.current_token()?;
+            let server_delay = match self.transport.send(outgoing, Some(&token.authorization)) {
+                Ok(response) if response.status == 401 && !replayed => {
+                    // The server refused our token: fetch a new one, replay once.
+                    self.tokens.invalidate_if_current(&token);
+                    replayed = true;
+                    bump(&self.stats.reauth_replays);
+                    log!(
+                        Level::Info,
+                        "API answered 401; fetching a new token and replaying once"
+                    );
+                    continue;
+                }
+                Ok(response) if is_retryable_status(response.status, repeatable) => {
+                    let delay = retry::server_delay(|name| response.header(name));
+                    if retry >= self.config.max_retries {
+                        return Ok(response);
+                    }
+                    match retry::delay_before_retry(retry, delay) {
+                        Some(wait) => wait,
+                        None => return Ok(response),
+                    }
+                }
+                Ok(response) => return Ok(response),
+                Err(SendFailure::NotSent(error))
+                    if retry < self.config.max_retries
+                        && error.status() != Status::InvalidArgument =>
+                {
+                    retry::backoff(retry)
+                }
+                Err(SendFailure::MaybeSent(error))
+                    if repeatable
+                        && retry < self.config.max_retries
+                        && error.status() != Status::Protocol =>
+                {
+                    retry::backoff(retry)
+                }
+                Err(failure) => return Err(failure.into_error()),
+            };
+            log!(
+                Level::Debug,
+                "retrying {} in {} ms",
+                outgoing.method,
+                server_delay.as_millis()
+            );
+            std::thread::sleep(server_delay);
+            retry += 1;
+            bump(&self.stats.retries);
+        }
+    }
+}
+
+/// 429 for every method; 408, 502, 503 and 504 only when sending twice is safe.
+fn is_retryable_status(status: u16, repeatable: bool) -> bool {
+    status == 429 || (repeatable && matches!(status, 408 | 502 | 503 | 504))
+}
+
+/// A background refresh. Dropped without running (the thread could not
+/// start), it still ends its flight so the cache never waits for it.
+struct RefreshJob {
+    inner: Arc<Inner>,
+    ticket: Option<Ticket>,
+}
+
+impl RefreshJob {
+    fn run(mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let result = self.inner.fetch_token();
+            if let Err(e) = &result {
+                log!(
+                    Level::Warn,
+                    "background refresh failed, keeping the current token: {}",
+                    e.message()
+                );
+            }
+            self.inner.tokens.finish(ticket, result, true);
+        }
+    }
+}
+
+impl Drop for RefreshJob {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let error = Error::internal("background refresh did not run");
+            self.inner.tokens.finish(ticket, Err(error), true);
+        }
+    }
+}
