@@ -1,0 +1,65 @@
+# libstarmile — the one front door: `make demo`, `make test`, `make bench`.
+
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+RELEASE := $(CURDIR)/target/release
+
+# Every binding, test and example finds the library and the sandbox here.
+export STARMILE_LIB         := $(RELEASE)/libstarmile.so
+export STARMILE_SANDBOX_BIN := $(RELEASE)/starmile-sandbox
+
+# The bindings that exist in this checkout, each with its own Makefile.
+BINDINGS := $(patsubst bindings/%/Makefile,%,$(wildcard bindings/*/Makefile))
+
+.PHONY: all build demo test test-rust test-c test-bindings lint check-header install clean
+
+all: build
+
+## build: the shared and static library, the header, and the sandbox.
+build:
+	$(CARGO) build --release --features sandbox
+
+## demo: start the sandbox and show a token and an API call from each language.
+demo: build
+	@scripts/demo.sh $(BINDINGS)
+
+## test: every suite — Rust, C (under valgrind), and each binding.
+test: build check-header lint test-rust test-c test-bindings
+	@echo "all test suites passed"
+
+test-rust:
+	$(CARGO) test --release --features sandbox
+
+test-c:
+	$(MAKE) -C tests/c test LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)
+
+test-bindings:
+	@set -e; for b in $(BINDINGS); do \
+	  echo "== bindings/$$b"; $(MAKE) -C bindings/$$b test; \
+	done
+
+lint:
+	@command -v rustfmt >/dev/null || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --features sandbox --all-targets -- -D warnings
+
+## check-header: the committed include/starmile.h must equal a fresh one.
+check-header: build
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git diff --exit-code -- include/starmile.h \
+	    || { echo "include/starmile.h is stale: commit the regenerated header"; exit 1; }; \
+	fi
+
+## install: library, header and pkg-config file under $(PREFIX).
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(RELEASE)/libstarmile.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(RELEASE)/libstarmile.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 include/starmile.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^version = \"\(.*\)\"/\1/p' Cargo.toml | head -1)|" \
+	  starmile.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/starmile.pc
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C tests/c clean
