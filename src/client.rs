@@ -19,11 +19,27 @@ use ureq::http::{self, HeaderName, HeaderValue};
 /// An API response: whatever its status, an answer is a success at this level.
 pub type Response = HttpResponse;
 
-/// A token handed to a caller.
+/// A token handed to a caller: a shared reference to the cached token, so
+/// reading a fresh token copies nothing.
 #[derive(Clone, Debug)]
-pub struct AccessToken {
-    pub token: Secret,
-    pub expires_at_unix_ms: i64,
+pub struct AccessToken(Arc<Token>);
+
+impl AccessToken {
+    /// The bearer token itself.
+    pub fn as_str(&self) -> &str {
+        self.0.access_token.expose()
+    }
+
+    /// When it expires, in unix milliseconds.
+    pub fn expires_at_unix_ms(&self) -> i64 {
+        self.0.expires_at_unix_ms
+    }
+}
+
+impl PartialEq for AccessToken {
+    fn eq(&self, other: &AccessToken) -> bool {
+        self.as_str() == other.as_str()
+    }
 }
 
 struct Credentials {
@@ -103,11 +119,7 @@ impl Client {
     /// A valid access token: the cached one while it is fresh (starting a
     /// background refresh inside the refresh window), else a fetched one.
     pub fn get_token(&self) -> Result<AccessToken> {
-        let token = self.inner.current_token()?;
-        Ok(AccessToken {
-            token: token.access_token.clone(),
-            expires_at_unix_ms: token.expires_at_unix_ms,
-        })
+        self.inner.current_token().map(AccessToken)
     }
 
     /// Drops the cached token; the next call fetches a new one.

@@ -55,7 +55,7 @@ fn log_child() {
     };
     let client = Client::new(&config).unwrap();
     let token = client.get_token().unwrap();
-    println!("TOKEN={}", token.token.expose());
+    println!("TOKEN={}", token.as_str());
     client.request("GET", "/v1/echo", None, b"").unwrap();
     client
         .set_credentials("sandbox-client", "log-test-wrong-secret")

@@ -159,7 +159,7 @@ fn a_401_drops_the_token_fetches_a_new_one_and_replays_once() {
     sandbox.revoke();
     let response = client.request("POST", "/v1/echo", None, b"{}").unwrap();
     assert_eq!(response.status, 200);
-    assert_ne!(client.get_token().unwrap().token, first.token);
+    assert_ne!(client.get_token().unwrap(), first);
     assert_eq!(sandbox.token_requests(), 2);
     let stats: Value = serde_json::from_str(&client.stats_json()).unwrap();
     assert_eq!(stats["reauth_replays"], 1);

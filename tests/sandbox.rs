@@ -963,3 +963,36 @@ fn request_log_has_no_secrets_or_tokens() {
         assert!(!log.contains(secret), "log leaks {secret}: {log}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn exits_on_sigterm_and_sigint() {
+    for signal in ["-TERM", "-INT"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_starmile-sandbox"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once the URL is out, the handlers are in place.
+        let mut url = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+        let pid = child.id().to_string();
+        let kill = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(kill.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("still running 5 s after kill {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{signal}: {status:?}");
+    }
+}

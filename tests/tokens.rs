@@ -32,7 +32,7 @@ fn sixty_four_threads_share_one_token_fetch() {
             let (client, barrier) = (client.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                client.get_token().expect("token").token.expose().to_owned()
+                client.get_token().expect("token").as_str().to_owned()
             })
         })
         .collect();
@@ -53,16 +53,16 @@ fn cached_token_is_reused_until_it_expires() {
     let client = client(&sandbox, json!({"refresh_before_s": 0}));
     let first = client.get_token().unwrap();
     let again = client.get_token().unwrap();
-    assert_eq!(first.token, again.token);
+    assert_eq!(first, again);
     assert_eq!(sandbox.token_requests(), 1);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    assert!((first.expires_at_unix_ms - now_ms - 2000).abs() < 1500);
+    assert!((first.expires_at_unix_ms() - now_ms - 2000).abs() < 1500);
     std::thread::sleep(Duration::from_millis(2100));
     let renewed = client.get_token().unwrap();
-    assert_ne!(renewed.token, first.token);
+    assert_ne!(renewed, first);
     assert_eq!(sandbox.token_requests(), 2);
 }
 
@@ -82,10 +82,7 @@ fn refresh_window_serves_the_cached_token_while_one_background_refresh_runs() {
         let call = Instant::now();
         let token = client.get_token().unwrap();
         slowest = slowest.max(call.elapsed());
-        assert_eq!(
-            token.token, first.token,
-            "the cached token is served in the window"
-        );
+        assert_eq!(token, first, "the cached token is served in the window");
     }
     assert!(
         slowest < Duration::from_millis(500),
@@ -94,10 +91,10 @@ fn refresh_window_serves_the_cached_token_while_one_background_refresh_runs() {
     assert!(started.elapsed() < Duration::from_millis(900));
     // Exactly one background refresh, and its token replaces the old one.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while client.get_token().unwrap().token == first.token && Instant::now() < deadline {
+    while client.get_token().unwrap() == first && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_ne!(client.get_token().unwrap().token, first.token);
+    assert_ne!(client.get_token().unwrap(), first);
     assert_eq!(sandbox.token_requests(), 2);
     let stats: serde_json::Value = serde_json::from_str(&client.stats_json()).unwrap();
     assert_eq!(stats["background_refreshes"], 1);
@@ -112,15 +109,15 @@ fn failed_background_refresh_keeps_the_valid_token() {
     std::thread::sleep(Duration::from_millis(2100));
     sandbox.faults("token", json!([{"status": 503, "count": 1}]));
     for _ in 0..20 {
-        assert_eq!(client.get_token().unwrap().token, first.token);
+        assert_eq!(client.get_token().unwrap(), first);
         std::thread::sleep(Duration::from_millis(10));
     }
     // After a backoff the next call in the window tries again and succeeds.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while client.get_token().unwrap().token == first.token && Instant::now() < deadline {
+    while client.get_token().unwrap() == first && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_ne!(client.get_token().unwrap().token, first.token);
+    assert_ne!(client.get_token().unwrap(), first);
 }
 
 #[test]
@@ -280,12 +277,12 @@ fn expires_in_as_string_and_missing() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    assert!((t.expires_at_unix_ms - now_ms - 120_000).abs() < 2000);
+    assert!((t.expires_at_unix_ms() - now_ms - 120_000).abs() < 2000);
     sandbox.settings(json!({"expires_in_format": "omit"}));
     let t = client(&sandbox, json!({"default_token_lifetime_s": 600}))
         .get_token()
         .unwrap();
-    assert!((t.expires_at_unix_ms - now_ms - 600_000).abs() < 2000);
+    assert!((t.expires_at_unix_ms() - now_ms - 600_000).abs() < 2000);
 }
 
 #[test]
@@ -326,7 +323,7 @@ fn set_credentials_picks_up_a_rotated_secret() {
     client
         .set_credentials("sandbox-client", "rotated-secret")
         .unwrap();
-    assert_ne!(client.get_token().unwrap().token, before.token);
+    assert_ne!(client.get_token().unwrap(), before);
 }
 
 #[test]
@@ -335,7 +332,7 @@ fn invalidate_token_drops_only_the_token() {
     let client = client(&sandbox, json!({}));
     let first = client.get_token().unwrap();
     client.invalidate_token();
-    assert_ne!(client.get_token().unwrap().token, first.token);
+    assert_ne!(client.get_token().unwrap(), first);
     assert_eq!(sandbox.token_requests(), 2);
 }
 

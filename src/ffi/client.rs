@@ -84,8 +84,8 @@ pub extern "C" fn sm_get_token(
             return Err(Error::invalid_argument("out_token must not be NULL"));
         }
         let token = lookup(client)?.get_token()?;
-        write_out(out_token, owned_c_string(token.token.expose()));
-        write_out(out_expires_at_ms, token.expires_at_unix_ms);
+        write_out(out_token, owned_c_string(token.as_str()));
+        write_out(out_expires_at_ms, token.expires_at_unix_ms());
         Ok(())
     })
 }

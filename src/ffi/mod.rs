@@ -96,8 +96,9 @@ pub(crate) fn write_out<T>(out: *mut T, value: T) {
 
 /// A string handed to C; NUL bytes (never expected) are dropped.
 pub(crate) fn owned_c_string(text: &str) -> *mut c_char {
-    let bytes: Vec<u8> = text.bytes().filter(|b| *b != 0).collect();
-    CString::new(bytes).map_or(std::ptr::null_mut(), CString::into_raw)
+    CString::new(text)
+        .unwrap_or_else(|_| CString::new(text.replace('\0', "")).unwrap_or_default())
+        .into_raw()
 }
 
 /// Borrows a C string argument as UTF-8.

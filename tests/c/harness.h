@@ -5,7 +5,7 @@
  * - Starts starmile-sandbox (env STARMILE_SANDBOX_BIN, default
  *   ../../target/release/starmile-sandbox) on a free port, reads its URL from
  *   the first line it prints, and stops it at exit.
- * - Talks to the sandbox's control API (/_sandbox/*, no token needed) over a
+ * - Talks to the sandbox's control API (/_sandbox/..., no token needed) over a
  *   raw loopback socket, so the library under test is not used to test itself.
  * - CHECK macros record failures; h_run() prints one line per case and
  *   h_finish() the closing "N passed, N failed" line and the exit code.
@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -43,11 +44,13 @@ static int h_passed;
 static int h_failed;
 static int h_case_failures;
 
-static void h_fail(const char *file, int line, const char *fmt, ...)
+/* Every helper is static; not every program uses every one. */
+#define H_FN static __attribute__((unused))
+
+H_FN void h_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#include <stdarg.h>
-static void h_fail(const char *file, int line, const char *fmt, ...) {
+H_FN void h_fail(const char *file, int line, const char *fmt, ...) {
   va_list args;
   h_case_failures++;
   fprintf(stdout, "    %s:%d: ", file, line);
@@ -99,7 +102,7 @@ static void h_fail(const char *file, int line, const char *fmt, ...) {
   } while (0)
 
 /* Runs one case and prints its line. */
-static void h_run(const char *name, void (*fn)(void)) {
+H_FN void h_run(const char *name, void (*fn)(void)) {
   h_case_failures = 0;
   fn();
   if (h_case_failures == 0) {
@@ -114,13 +117,13 @@ static void h_run(const char *name, void (*fn)(void)) {
 
 /* ---- time -------------------------------------------------------------- */
 
-static long long h_now_unix_ms(void) {
+H_FN long long h_now_unix_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void h_sleep_ms(long ms) {
+H_FN void h_sleep_ms(long ms) {
   struct timespec ts;
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
@@ -136,7 +139,7 @@ static FILE *h_sandbox_out;
 static char h_base_url[128];
 static int h_port;
 
-static void h_sandbox_stop(void) {
+H_FN void h_sandbox_stop(void) {
   if (h_sandbox_pid <= 0 || getpid() != h_sandbox_owner) return;
   kill(h_sandbox_pid, SIGTERM);
   waitpid(h_sandbox_pid, NULL, 0);
@@ -148,7 +151,7 @@ static void h_sandbox_stop(void) {
 }
 
 /* Starts the sandbox on a free port; exits the program when it cannot. */
-static void h_sandbox_start(void) {
+H_FN void h_sandbox_start(void) {
   const char *bin = getenv("STARMILE_SANDBOX_BIN");
   int fds[2];
   char line[256];
@@ -199,8 +202,9 @@ static void h_sandbox_start(void) {
 /*
  * Sends one HTTP/1.1 request to the sandbox and returns the status (or -1).
  * The response body (NUL-terminated, truncated to fit) goes to `body_out`.
+ * Uses a static buffer: call it from one thread at a time.
  */
-static int h_http(const char *method, const char *path, const char *body,
+H_FN int h_http(const char *method, const char *path, const char *body,
                   char *body_out, size_t body_out_size) {
   static char buf[1 << 16];
   struct sockaddr_in addr;
@@ -248,7 +252,7 @@ static int h_http(const char *method, const char *path, const char *body,
 }
 
 /* POSTs a control request; a refusal is a broken test, so it exits. */
-static void h_control(const char *path, const char *json) {
+H_FN void h_control(const char *path, const char *json) {
   char answer[1024];
   int status = h_http("POST", path, json, answer, sizeof answer);
   if (status != 200) {
@@ -258,12 +262,12 @@ static void h_control(const char *path, const char *json) {
   }
 }
 
-static void h_reset(void) { h_control("/_sandbox/reset", "{}"); }
-static void h_settings(const char *json) { h_control("/_sandbox/settings", json); }
-static void h_faults(const char *json) { h_control("/_sandbox/faults", json); }
+H_FN void h_reset(void) { h_control("/_sandbox/reset", "{}"); }
+H_FN void h_settings(const char *json) { h_control("/_sandbox/settings", json); }
+H_FN void h_faults(const char *json) { h_control("/_sandbox/faults", json); }
 
 /* A number in a flat search of JSON `text` for `"key":`; -1 when absent. */
-static long long h_json_number(const char *text, const char *key) {
+H_FN long long h_json_number(const char *text, const char *key) {
   char pattern[160];
   const char *at;
   snprintf(pattern, sizeof pattern, "\"%s\":", key);
@@ -278,7 +282,7 @@ static long long h_json_number(const char *text, const char *key) {
  * A counter of GET /_sandbox/stats, e.g. "token_requests", or a route of its
  * "requests" map such as "GET /v1/echo" (0 when the route was never hit).
  */
-static long long h_stat(const char *key) {
+H_FN long long h_stat(const char *key) {
   static char stats[1 << 16];
   long long value;
   if (h_http("GET", "/_sandbox/stats", NULL, stats, sizeof stats) != 200) {
@@ -295,7 +299,7 @@ static long long h_stat(const char *key) {
  * A config for the sandbox with the default credentials; `extra` is "" or
  * more members starting with a comma, e.g. ",\"max_retries\":0".
  */
-static void h_config(char *out, size_t size, const char *extra) {
+H_FN void h_config(char *out, size_t size, const char *extra) {
   snprintf(out, size,
            "{\"base_url\":\"%s\",\"client_id\":\"" H_CLIENT_ID
            "\",\"client_secret\":\"" H_CLIENT_SECRET "\"%s}",
@@ -303,7 +307,7 @@ static void h_config(char *out, size_t size, const char *extra) {
 }
 
 /* A new client for the sandbox (0 after a failure, which is reported). */
-static sm_client h_client(const char *extra) {
+H_FN sm_client h_client(const char *extra) {
   char config[1024];
   char *error = NULL;
   sm_client client = 0;
@@ -320,7 +324,7 @@ static sm_client h_client(const char *extra) {
 
 /* ---- start and finish -------------------------------------------------- */
 
-static void h_start(const char *program) {
+H_FN void h_start(const char *program) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   h_sandbox_start();
   printf("# %s: libstarmile %s, sandbox at %s\n", program, sm_version(),
@@ -328,7 +332,7 @@ static void h_start(const char *program) {
 }
 
 /* Prints the closing line, stops the sandbox; returns the exit code. */
-static int h_finish(void) {
+H_FN int h_finish(void) {
   h_sandbox_stop();
   printf("%d passed, %d failed\n", h_passed, h_failed);
   return h_failed == 0 ? 0 : 1;

@@ -46,9 +46,8 @@ impl std::error::Error for DropConnection {}
 
 pub type HandlerResult = Result<SandboxResponse, DropConnection>;
 
-/// Binds, prints the URL as the first stdout line, then serves forever.
-/// SIGTERM and SIGINT keep their default action (terminate the process),
-/// which is all a stand-in server needs: it holds nothing worth flushing.
+/// Binds, prints the URL as the first stdout line, then serves until SIGTERM
+/// or SIGINT.
 pub async fn run(options: Options) -> Result<(), String> {
     // Certificates (and DIR/ca.pem) exist before the URL is announced, so a
     // reader of the URL line can rely on ca.pem being complete.
@@ -59,11 +58,24 @@ pub async fn run(options: Options) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    // Handlers go in before the URL is announced: whoever reads it may
+    // signal at once.
+    let shutdown = shutdown_signal()?;
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     announce(&format!("{scheme}://{address}"))?;
 
     let log_requests = std::env::var("STARMILE_SANDBOX_LOG").is_ok_and(|v| v == "1");
     let state = AppState::new(Settings::from_options(&options), log_requests);
+    tokio::select! {
+        () = accept_loop(listener, acceptor, state) => {}
+        () = shutdown => {}
+    }
+    // Open connections are simply cut when the runtime drops: a stand-in
+    // server holds nothing worth draining.
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, state: Arc<AppState>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -76,6 +88,30 @@ pub async fn run(options: Options) -> Result<(), String> {
             }
         }
     }
+}
+
+/// Resolves on SIGTERM or SIGINT. Installing handlers (instead of relying on
+/// the default action) matters for SIGINT: a shell starts background jobs
+/// with SIGINT ignored, and `kill -INT` must still stop the sandbox.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let install = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+    let mut terminate = install(SignalKind::terminate())?;
+    let mut interrupt = install(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn announce(url: &str) -> Result<(), String> {
