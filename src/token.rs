@@ -176,7 +176,9 @@ impl TokenCache {
                 generation: flight.generation,
             };
             drop(flight);
-            let result = fetch(&ticket);
+            // A panic must still end the flight, or every waiter would hang.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fetch(&ticket)))
+                .unwrap_or_else(|_| Err(Error::internal("internal error while fetching a token")));
             let outcome = result.as_ref().map(|_| ()).map_err(Clone::clone);
             self.finish(ticket, result, false);
             outcome?;

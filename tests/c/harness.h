@@ -7,6 +7,7 @@
  *   the first line it prints, and stops it at exit.
  * - Talks to the sandbox's control API (/_sandbox/..., no token needed) over a
  *   raw loopback socket, so the library under test is not used to test itself.
+ * - Include it before any system header: it selects POSIX.1-2008.
  * - CHECK macros record failures; h_run() prints one line per case and
  *   h_finish() the closing "N passed, N failed" line and the exit code.
  */
