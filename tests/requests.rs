@@ -303,3 +303,54 @@ fn timeouts_and_body_limits() {
         .unwrap_err();
     assert_eq!(err.status(), Status::Protocol, "{err}");
 }
+
+/// A minimal HTTP CONNECT proxy on loopback that records each tunnel's target.
+fn start_connect_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = targets.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                while reader.read_line(&mut line).unwrap() > 0 && !line.ends_with("\r\n\r\n") {}
+                seen.lock().unwrap().push(target.clone());
+                let upstream = std::net::TcpStream::connect(&target).unwrap();
+                let mut client = client;
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                let mut down_write = client.try_clone().unwrap();
+                std::thread::spawn(move || std::io::copy(&mut up_read, &mut down_write));
+                let _ = std::io::copy(&mut reader, &mut up_write);
+            });
+        }
+    });
+    (url, targets)
+}
+
+#[test]
+fn a_configured_proxy_carries_every_request_loopback_included() {
+    let sandbox = Sandbox::start();
+    let (proxy, targets) = start_connect_proxy();
+    let client = Client::new(&sandbox.config_with(json!({"proxy": proxy}))).unwrap();
+    let response = client.request("GET", "/v1/echo", None, b"").unwrap();
+    assert_eq!(response.status, 200);
+    let authority = sandbox.url().trim_start_matches("http://").to_owned();
+    let targets = targets.lock().unwrap().clone();
+    assert!(
+        !targets.is_empty() && targets.iter().all(|t| *t == authority),
+        "{targets:?}"
+    );
+}
