@@ -105,6 +105,21 @@ void sm_string_free(char *s);
 enum sm_status sm_client_new(const char *config_json, sm_client *out_client, char **out_error);
 
 /*
+ The process-wide client for this exact config text: the first call creates
+ it (as sm_client_new does), later calls with the same text return the same
+ handle, and so the same cached token. Meant for runtimes that forget their
+ variables between requests while the process lives on (PHP-FPM workers).
+ The environment fallback is read when the client is created.
+
+ Ownership: the handle belongs to the process; do not free it after each
+ use. sm_client_free on it frees it for every user, and the next
+ sm_client_shared with that config creates a new one. On failure
+ `*out_client` is 0 and `*out_error` (when `out_error` is not NULL) a
+ message to free with sm_string_free.
+ */
+enum sm_status sm_client_shared(const char *config_json, sm_client *out_client, char **out_error);
+
+/*
  Frees a client. Calls already running on other threads finish normally.
  A second free of the same handle gives SM_ERR_INVALID_HANDLE.
 

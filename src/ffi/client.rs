@@ -3,7 +3,10 @@
 use super::{arg_str, boundary, owned_c_string, sm_response, sm_status, write_out};
 use crate::error::{Error, Status};
 use crate::handles::CLIENTS;
+use crate::secret::Secret;
 use crate::Client;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -42,6 +45,46 @@ pub extern "C" fn sm_client_new(
         let config = arg_str(config_json, "config_json")?;
         let client = Client::new(config)?;
         write_out(out_client, CLIENTS.insert(client));
+        Ok(())
+    })
+}
+
+/// Shared clients by the exact text of their config. The text holds the
+/// secret, so it is kept in memory that is zeroed when dropped.
+static SHARED: Lazy<Mutex<Vec<(Secret, sm_client)>>> = Lazy::new(Mutex::default);
+
+/// The process-wide client for this exact config text: the first call creates
+/// it (as sm_client_new does), later calls with the same text return the same
+/// handle, and so the same cached token. Meant for runtimes that forget their
+/// variables between requests while the process lives on (PHP-FPM workers).
+/// The environment fallback is read when the client is created.
+///
+/// Ownership: the handle belongs to the process; do not free it after each
+/// use. sm_client_free on it frees it for every user, and the next
+/// sm_client_shared with that config creates a new one. On failure
+/// `*out_client` is 0 and `*out_error` (when `out_error` is not NULL) a
+/// message to free with sm_string_free.
+#[no_mangle]
+pub extern "C" fn sm_client_shared(
+    config_json: *const c_char,
+    out_client: *mut sm_client,
+    out_error: *mut *mut c_char,
+) -> sm_status {
+    write_out(out_client, 0);
+    boundary(out_error, || {
+        if out_client.is_null() {
+            return Err(Error::invalid_argument("out_client must not be NULL"));
+        }
+        let config = arg_str(config_json, "config_json")?;
+        let mut shared = SHARED.lock();
+        shared.retain(|(_, handle)| CLIENTS.get(*handle).is_some());
+        if let Some((_, handle)) = shared.iter().find(|(text, _)| text.expose() == config) {
+            write_out(out_client, *handle);
+            return Ok(());
+        }
+        let handle = CLIENTS.insert(Client::new(config)?);
+        shared.push((Secret::new(config.to_owned()), handle));
+        write_out(out_client, handle);
         Ok(())
     })
 }
