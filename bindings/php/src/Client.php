@@ -1,0 +1,402 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Starmile;
+
+use FFI;
+use FFI\CData;
+use Starmile\Exception\ErrorMapper;
+use Starmile\Exception\InvalidArgumentException;
+use Starmile\Exception\StarmileException;
+use Starmile\Native\Library;
+use Starmile\Native\PersistentClients;
+
+/**
+ * A Starmile Partner API client: a thin layer over libstarmile's C ABI.
+ *
+ * The library does the work (token cache, refresh, retries, timeouts); this
+ * class converts arguments, copies results out of native memory, frees what
+ * the library hands out, and turns failures into Starmile\Exception\*.
+ *
+ *     $client = new Starmile\Client(['base_url' => ..., 'client_id' => ..., 'client_secret' => ...]);
+ *     $data = $client->get('/v1/echo', ['query' => ['q' => 1]])->json();
+ */
+final class Client
+{
+    private const OPTIONS = ['json', 'body', 'headers', 'query', 'http_errors'];
+
+    /** @var FFI kept here so the library stays loaded as long as this client lives */
+    private $ffi;
+
+    /** @var int the sm_client handle; 0 once closed */
+    private $handle = 0;
+
+    /** @var string|null set for a client from persistent(): its handle outlives this object */
+    private $persistentKey = null;
+
+    /**
+     * @param array<string, mixed> $config the keys of CONTRACT §3 (base_url,
+     *        client_id, client_secret, timeout_ms, max_retries, ...); keys not
+     *        given come from the STARMILE_* environment variables
+     *
+     * @throws InvalidArgumentException for an unknown key, a wrong type, a bad URL ...
+     */
+    public function __construct(array $config = [])
+    {
+        $this->ffi = Library::ffi();
+        $this->handle = $this->newHandle(self::encodeConfig($config));
+    }
+
+    /**
+     * A client whose handle, and so its cached token, lives as long as the
+     * PHP process: in PHP-FPM, every request a worker serves shares one token
+     * instead of fetching its own. Same config (and environment), same client.
+     *
+     * This needs the library to stay loaded between requests: under FPM that
+     * means ffi.preload (see README); without it this returns an ordinary
+     * client, freed at the end of the request.
+     */
+    public static function persistent(array $config = []): self
+    {
+        $ffi = Library::ffi();
+        $json = self::encodeConfig($config);
+        $key = Library::isResident() ? PersistentClients::key($json) : null;
+        if ($key === null) {
+            return new self($config);
+        }
+
+        $client = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
+        $client->ffi = $ffi;
+        $client->persistentKey = $key;
+        $client->handle = PersistentClients::find($ffi, $key) ?? 0;
+        if ($client->handle === 0) {
+            $client->handle = $client->newHandle($json);
+            PersistentClients::remember($ffi, $key, $client->handle);
+        }
+
+        return $client;
+    }
+
+    /** The library's version, "MAJOR.MINOR.PATCH". */
+    public static function version(): string
+    {
+        return Library::ffi()->sm_version();
+    }
+
+    /**
+     * A valid access token: the cached one while fresh, else a fetched one.
+     * Treat it as a secret.
+     */
+    public function getToken(): string
+    {
+        $token = $this->ffi->new('char*');
+        $error = $this->ffi->new('char*');
+        $status = $this->ffi->sm_get_token($this->handle, FFI::addr($token), null, FFI::addr($error));
+        $this->check($status, $error);
+
+        return $this->takeString($token) ?? '';
+    }
+
+    /**
+     * Sends an authenticated request.
+     *
+     * @param string               $path    "/v1/..." (appended to base_url) or an absolute URL on base_url's origin
+     * @param array<string, mixed> $options json (any value, sent as JSON), body (string), headers
+     *        (name => string|string[]), query (array or string), http_errors (bool, default true:
+     *        a status >= 400 throws)
+     *
+     * @throws Exception\ApiException            for a status >= 400 (a subclass for 403/404/409/422/429/5xx)
+     * @throws Exception\AuthenticationException credentials refused, or 401 after a fresh token
+     * @throws StarmileException                 network, timeout, bad input ... (see README)
+     */
+    public function request(string $method, string $path, array $options = []): Response
+    {
+        $unknown = array_diff(array_keys($options), self::OPTIONS);
+        if ($unknown !== []) {
+            throw self::invalid('unknown request option(s): ' . implode(', ', $unknown) . '; allowed: ' . implode(', ', self::OPTIONS));
+        }
+        $method = strtoupper($method);
+        $path = self::withQuery($path, $options['query'] ?? null);
+        self::assertNoNul(['method' => $method, 'path' => $path]);
+        $headers = self::headerLines($options['headers'] ?? []);
+        $body = self::bodyOf($options);
+
+        $length = strlen($body);
+        $buffer = null;
+        if ($length > 0) {
+            $buffer = $this->ffi->new("uint8_t[$length]");
+            FFI::memcpy($buffer, $body, $length);
+        }
+        $out = $this->ffi->new('sm_response*');
+        $error = $this->ffi->new('char*');
+        $status = $this->ffi->sm_request(
+            $this->handle,
+            $method,
+            $path,
+            $headers === '' ? null : $headers,
+            $buffer,
+            $length,
+            FFI::addr($out),
+            FFI::addr($error)
+        );
+        $this->check($status, $error);
+
+        try {
+            $response = $this->copyResponse($out);
+        } finally {
+            $this->ffi->sm_response_free($out);
+        }
+
+        if ($response->getStatusCode() >= 400 && ($options['http_errors'] ?? true)) {
+            throw ErrorMapper::fromResponse($method, $path, $response);
+        }
+
+        return $response;
+    }
+
+    /** @param array<string, mixed> $options see request() */
+    public function get(string $path, array $options = []): Response
+    {
+        return $this->request('GET', $path, $options);
+    }
+
+    /** @param array<string, mixed> $options see request() */
+    public function post(string $path, array $options = []): Response
+    {
+        return $this->request('POST', $path, $options);
+    }
+
+    /** @param array<string, mixed> $options see request() */
+    public function put(string $path, array $options = []): Response
+    {
+        return $this->request('PUT', $path, $options);
+    }
+
+    /** @param array<string, mixed> $options see request() */
+    public function patch(string $path, array $options = []): Response
+    {
+        return $this->request('PATCH', $path, $options);
+    }
+
+    /** @param array<string, mixed> $options see request() */
+    public function delete(string $path, array $options = []): Response
+    {
+        return $this->request('DELETE', $path, $options);
+    }
+
+    /** Drops the cached token; the next call fetches a new one. */
+    public function invalidateToken(): void
+    {
+        $this->check($this->ffi->sm_client_invalidate_token($this->handle), null);
+    }
+
+    /** Replaces the credentials (a rotated secret) and drops the cached token. */
+    public function setCredentials(string $clientId, string $clientSecret): void
+    {
+        self::assertNoNul(['client_id' => $clientId, 'client_secret' => $clientSecret]);
+        $error = $this->ffi->new('char*');
+        $status = $this->ffi->sm_client_set_credentials($this->handle, $clientId, $clientSecret, FFI::addr($error));
+        $this->check($status, $error);
+    }
+
+    /**
+     * The library's counters: token_fetches, token_fetch_failures, requests,
+     * retries, reauth_replays, token_expires_at_ms ...
+     *
+     * @return array<string, mixed>
+     */
+    public function stats(): array
+    {
+        $json = $this->ffi->new('char*');
+        $error = $this->ffi->new('char*');
+        $status = $this->ffi->sm_client_stats($this->handle, FFI::addr($json), FFI::addr($error));
+        $this->check($status, $error);
+
+        return json_decode($this->takeString($json) ?? '{}', true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /**
+     * Frees the native client now (also for a persistent one, which is then
+     * forgotten). Later calls on this object throw. Called by __destruct.
+     */
+    public function close(): void
+    {
+        if ($this->handle === 0) {
+            return;
+        }
+        if ($this->persistentKey !== null) {
+            PersistentClients::forget($this->persistentKey);
+            $this->persistentKey = null;
+        }
+        $this->ffi->sm_client_free($this->handle);
+        $this->handle = 0;
+    }
+
+    public function __destruct()
+    {
+        // A persistent client's handle belongs to the process, not this object.
+        if ($this->persistentKey === null) {
+            $this->close();
+        }
+    }
+
+    /** A copy would free the same native client twice. */
+    private function __clone()
+    {
+    }
+
+    /** @return never */
+    public function __serialize(): array
+    {
+        throw new \LogicException('a Starmile\\Client holds a native handle and cannot be serialized');
+    }
+
+    /** @param array<string, mixed> $data */
+    public function __unserialize(array $data): void
+    {
+        throw new \LogicException('a Starmile\\Client holds a native handle and cannot be unserialized');
+    }
+
+    private function newHandle(string $configJson): int
+    {
+        $handle = $this->ffi->new('sm_client');
+        $error = $this->ffi->new('char*');
+        $status = $this->ffi->sm_client_new($configJson, FFI::addr($handle), FFI::addr($error));
+        $this->check($status, $error);
+
+        return $handle->cdata;
+    }
+
+    /** Throws the mapped exception when $status is not SM_OK, freeing the library's message. */
+    private function check(int $status, ?CData $error): void
+    {
+        if ($status === 0) {
+            return;
+        }
+        $message = ($error === null ? null : $this->takeString($error)) ?? 'libstarmile call failed';
+        throw ErrorMapper::fromStatus($status, $this->ffi->sm_status_name($status), $message);
+    }
+
+    /** Copies a string the library handed out, then frees it with sm_string_free. */
+    private function takeString(CData $owned): ?string
+    {
+        if (FFI::isNull($owned)) {
+            return null;
+        }
+        $copy = FFI::string($owned);
+        $this->ffi->sm_string_free($owned);
+
+        return $copy;
+    }
+
+    private function copyResponse(CData $response): Response
+    {
+        $length = $this->ffi->new('size_t');
+        $bytes = $this->ffi->sm_response_body($response, FFI::addr($length));
+        $body = ($length->cdata === 0 || FFI::isNull($bytes)) ? '' : FFI::string($bytes, $length->cdata);
+
+        return Response::fromParts(
+            $this->ffi->sm_response_status($response),
+            $this->ffi->sm_response_headers($response) ?? '',
+            $body
+        );
+    }
+
+    private static function encodeConfig(array $config): string
+    {
+        try {
+            return json_encode((object) $config, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw self::invalid('config cannot be encoded as JSON: ' . $e->getMessage(), $e);
+        }
+    }
+
+    /** @param array<string, mixed> $options */
+    private static function bodyOf(array $options): string
+    {
+        if (array_key_exists('json', $options) && array_key_exists('body', $options)) {
+            throw self::invalid('give either the "json" or the "body" option, not both');
+        }
+        if (array_key_exists('json', $options)) {
+            try {
+                return json_encode($options['json'], JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
+            } catch (\JsonException $e) {
+                throw self::invalid('the "json" option cannot be encoded as JSON: ' . $e->getMessage(), $e);
+            }
+        }
+        $body = $options['body'] ?? '';
+        if (!is_string($body)) {
+            throw self::invalid('the "body" option must be a string, got ' . gettype($body));
+        }
+
+        return $body;
+    }
+
+    /** @param array<string, mixed>|string|null $query */
+    private static function withQuery(string $path, $query): string
+    {
+        if ($query === null || $query === [] || $query === '') {
+            return $path;
+        }
+        if (is_array($query)) {
+            $query = http_build_query($query, '', '&', PHP_QUERY_RFC3986);
+        } elseif (!is_string($query)) {
+            throw self::invalid('the "query" option must be an array or a string');
+        }
+
+        return $path . (strpos($path, '?') === false ? '?' : '&') . ltrim($query, '?');
+    }
+
+    /**
+     * "Name: value" lines for sm_request. A line feed inside a name or value
+     * would start a header of its own, so it is refused here; the library
+     * checks everything else (CR, the name's syntax, Authorization).
+     *
+     * @param mixed $headers
+     */
+    private static function headerLines($headers): string
+    {
+        if (!is_array($headers)) {
+            throw self::invalid('the "headers" option must be an array of name => value(s)');
+        }
+        $lines = [];
+        foreach ($headers as $name => $values) {
+            if (!is_string($name)) {
+                throw self::invalid('the "headers" option must map names to values, e.g. [\'X-Trace\' => \'1\']');
+            }
+            foreach ((array) $values as $value) {
+                if (!is_scalar($value)) {
+                    throw self::invalid("header $name: a value must be a string");
+                }
+                $line = $name . ': ' . $value;
+                if (strpbrk($line, "\n\0") !== false) {
+                    throw self::invalid("header $name: a line feed or NUL in a header name or value is not allowed");
+                }
+                $lines[] = $line;
+            }
+        }
+
+        return implode("\n", $lines);
+    }
+
+    /**
+     * C strings end at the first NUL: refuse one rather than let the library
+     * see a silently shortened path or secret.
+     *
+     * @param array<string, string> $arguments
+     */
+    private static function assertNoNul(array $arguments): void
+    {
+        foreach ($arguments as $name => $value) {
+            if (strpos($value, "\0") !== false) {
+                throw self::invalid("$name must not contain a NUL byte");
+            }
+        }
+    }
+
+    private static function invalid(string $message, ?\Throwable $previous = null): InvalidArgumentException
+    {
+        return new InvalidArgumentException($message, 'SM_ERR_INVALID_ARGUMENT', 1, $previous);
+    }
+}

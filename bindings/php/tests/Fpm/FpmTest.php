@@ -1,0 +1,174 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Starmile\Tests\Fpm;
+
+use Starmile\Native\Declarations;
+use Starmile\Native\Library;
+use Starmile\Tests\Support\Sandbox;
+
+/**
+ * The library under PHP-FPM, configured as the README says: opcache.preload
+ * = preload.php, ffi.preload = a generated header with FFI_SCOPE "STARMILE",
+ * ffi.enable left at its default "preload". Requests go through FastCGI
+ * (cgi-fcgi) to tests/Fpm/www/echo.php, which calls the sandbox.
+ */
+final class FpmTest extends \PHPUnit\Framework\TestCase
+{
+    private const WORKERS = 2;
+    private const REQUESTS = 20;
+    private const STARTUP_TIMEOUT_S = 10;
+
+    /** @var Sandbox */
+    private static $sandbox;
+
+    /** @var string */
+    private static $directory;
+
+    /** @var resource|null */
+    private static $fpm = null;
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$sandbox = Sandbox::shared();
+        self::$directory = sys_get_temp_dir() . '/starmile-fpm-' . bin2hex(random_bytes(6));
+        mkdir(self::$directory);
+
+        $header = (string) file_get_contents(dirname(__DIR__, 4) . '/include/starmile.h');
+        file_put_contents(
+            self::$directory . '/starmile.h',
+            Declarations::forPreload(Declarations::fromHeader($header), Library::SCOPE, (string) realpath((string) getenv('STARMILE_LIB')))
+        );
+        file_put_contents(self::$directory . '/pool.conf', implode("\n", [
+            '[global]',
+            'error_log = ' . self::$directory . '/fpm.log',
+            'daemonize = no',
+            '[starmile]',
+            'listen = ' . self::$directory . '/fpm.sock',
+            'pm = static',
+            'pm.max_children = ' . self::WORKERS,
+            'catch_workers_output = yes',
+            '',
+        ]));
+
+        $package = dirname(__DIR__, 2);
+        $command = [
+            self::tool('php-fpm8.2', 'php-fpm'), '--nodaemonize', '--allow-to-run-as-root',
+            '--fpm-config', self::$directory . '/pool.conf',
+            '-d', 'opcache.enable=1',
+            '-d', "opcache.preload=$package/preload.php",
+            '-d', 'opcache.preload_user=' . self::currentUser(),
+            '-d', 'ffi.preload=' . self::$directory . '/starmile.h',
+        ];
+        self::$fpm = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', self::$directory . '/fpm.out', 'w'], 2 => ['file', self::$directory . '/fpm.out', 'a']], $pipes);
+
+        $deadline = microtime(true) + self::STARTUP_TIMEOUT_S;
+        while (@stream_socket_client('unix://' . self::$directory . '/fpm.sock') === false) {
+            if (!proc_get_status(self::$fpm)['running'] || microtime(true) > $deadline) {
+                self::fail('php-fpm did not start: ' . @file_get_contents(self::$directory . '/fpm.out') . @file_get_contents(self::$directory . '/fpm.log'));
+            }
+            usleep(20000);
+        }
+    }
+
+    public static function tearDownAfterClass(): void
+    {
+        if (is_resource(self::$fpm)) {
+            proc_terminate(self::$fpm);
+            proc_close(self::$fpm);
+        }
+        exec('rm -rf ' . escapeshellarg(self::$directory));
+    }
+
+    protected function setUp(): void
+    {
+        self::$sandbox->reset();
+    }
+
+    public function testAWorkerKeepsItsTokenAcrossRequests(): void
+    {
+        $pids = [];
+        for ($i = 0; $i < self::REQUESTS; $i++) {
+            $answer = $this->fastCgi('persistent');
+            self::assertSame(200, $answer['status']);
+            self::assertSame('/v1/echo', $answer['path']);
+            self::assertSame('preload', $answer['ffi_enable']);
+            self::assertSame('ffi.preload scope STARMILE', $answer['library']);
+            $pids[$answer['pid']] = true;
+        }
+
+        $stats = self::$sandbox->stats();
+        fwrite(STDERR, sprintf(
+            "\nFPM: %d requests served by %d worker(s) (pm.max_children=%d) -> %d token request(s)\n",
+            self::REQUESTS,
+            count($pids),
+            self::WORKERS,
+            $stats['token_requests']
+        ));
+        self::assertLessThanOrEqual(self::WORKERS, count($pids));
+        self::assertSame(self::REQUESTS, $stats['requests']['GET /v1/echo']);
+        self::assertSame(count($pids), $stats['token_requests'], 'one token request per worker, not one per request');
+    }
+
+    public function testAPerRequestClientFetchesATokenEveryRequest(): void
+    {
+        // The contrast: `new Client` lives and dies with the request.
+        for ($i = 0; $i < 3; $i++) {
+            self::assertSame(200, $this->fastCgi('per-request')['status']);
+        }
+
+        self::assertSame(3, self::$sandbox->stats()['token_requests']);
+    }
+
+    /** @return array<string, mixed> the JSON echo.php printed */
+    private function fastCgi(string $clientKind): array
+    {
+        $env = [
+            'SCRIPT_FILENAME' => __DIR__ . '/www/echo.php',
+            'REQUEST_METHOD' => 'GET',
+            'SANDBOX_URL' => self::$sandbox->url(),
+            'SANDBOX_CLIENT_ID' => Sandbox::CLIENT_ID,
+            'SANDBOX_CLIENT_SECRET' => Sandbox::CLIENT_SECRET,
+            'CLIENT_KIND' => $clientKind,
+            'PATH' => (string) getenv('PATH'),
+        ];
+        $process = proc_open(
+            [self::tool('cgi-fcgi'), '-bind', '-connect', self::$directory . '/fpm.sock'],
+            [1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
+            $pipes,
+            null,
+            $env
+        );
+        $output = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+        proc_close($process);
+
+        // A CGI answer: headers, a blank line, the body.
+        $parts = preg_split("/\r?\n\r?\n/", $output, 2);
+        $answer = json_decode($parts[1] ?? '', true);
+        self::assertIsArray($answer, "php-fpm answered:\n$output\n" . @file_get_contents(self::$directory . '/fpm.log'));
+
+        return $answer;
+    }
+
+    private static function tool(string ...$names): string
+    {
+        foreach ($names as $name) {
+            foreach (array_merge(explode(':', (string) getenv('PATH')), ['/usr/sbin', '/usr/bin']) as $directory) {
+                if (is_executable("$directory/$name")) {
+                    return "$directory/$name";
+                }
+            }
+        }
+        self::fail(implode(' / ', $names) . ' not found: `make test` installs php8.2-fpm and libfcgi-bin');
+    }
+
+    private static function currentUser(): string
+    {
+        if (function_exists('posix_geteuid')) {
+            return posix_getpwuid(posix_geteuid())['name'];
+        }
+
+        return (string) getenv('USER');
+    }
+}
