@@ -154,7 +154,7 @@ export class StarmileError extends Error {
 }
 export class InvalidArgumentError extends StarmileError {}
 export class APIStatusError extends StarmileError {}
-export class AuthenticationError extends APIStatusError {}
+export class AuthenticationError extends StarmileError {}
 export class PermissionDeniedError extends APIStatusError {}
 export class NotFoundError extends APIStatusError {}
 export class ConflictError extends APIStatusError {}

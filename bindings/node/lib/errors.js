@@ -31,11 +31,16 @@ class StarmileError extends Error {
 /** SM_ERR_INVALID_ARGUMENT, or an argument this binding cannot pass on. */
 class InvalidArgumentError extends StarmileError {}
 
-/** Base of the errors caused by an HTTP answer of 400 or more. */
+/** Base of the errors caused by an HTTP answer of 400 or more (401 aside). */
 class APIStatusError extends StarmileError {}
 
-/** SM_ERR_AUTH (the token endpoint refused the credentials), or a 401 after re-authentication. */
-class AuthenticationError extends APIStatusError {}
+/**
+ * SM_ERR_AUTH (the token endpoint refused the credentials), or a 401 after
+ * re-authentication. Not an APIStatusError, as in the Python and PHP
+ * bindings: a refused secret has no API answer. `status` and `response` are
+ * set for the 401 case.
+ */
+class AuthenticationError extends StarmileError {}
 /** HTTP 403. */
 class PermissionDeniedError extends APIStatusError {}
 /** HTTP 404. */

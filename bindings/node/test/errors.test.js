@@ -52,7 +52,8 @@ describe('errors', () => {
         (e) => e
       );
       assert.equal(err.constructor, ErrorClass);
-      assert.ok(err instanceof starmile.APIStatusError);
+      // 401 is an AuthenticationError, outside APIStatusError as in Python and PHP.
+      assert.equal(err instanceof starmile.APIStatusError, status !== 401);
       assert.ok(err instanceof starmile.StarmileError);
       assert.ok(err instanceof Error);
       assert.equal(err.name, ErrorClass.name);
@@ -141,10 +142,10 @@ describe('errors', () => {
   });
 
   it('the error classes form the hierarchy of contract §7', () => {
-    const httpClasses = ['AuthenticationError', 'PermissionDeniedError', 'NotFoundError', 'ConflictError',
+    const httpClasses = ['PermissionDeniedError', 'NotFoundError', 'ConflictError',
       'UnprocessableEntityError', 'RateLimitError', 'InternalServerError'];
     for (const name of httpClasses) assert.ok(starmile[name].prototype instanceof starmile.APIStatusError, name);
-    for (const name of ['InvalidArgumentError', 'APIStatusError', 'APIConnectionError', 'ServiceUnavailableError', 'ProtocolError']) {
+    for (const name of ['InvalidArgumentError', 'AuthenticationError', 'APIStatusError', 'APIConnectionError', 'ServiceUnavailableError', 'ProtocolError']) {
       assert.equal(Object.getPrototypeOf(starmile[name]), starmile.StarmileError, name);
     }
     assert.equal(Object.getPrototypeOf(starmile.APITimeoutError), starmile.APIConnectionError);
