@@ -155,7 +155,6 @@ impl Client {
         headers: Option<&str>,
         body: &[u8],
     ) -> Result<Response> {
-        bump(&self.inner.stats.requests);
         let method = http::Method::from_bytes(method.as_bytes())
             .map_err(|_| Error::invalid_argument("method is not a valid HTTP method"))?;
         let url = self.inner.config.base_url.join(path)?;
@@ -180,6 +179,8 @@ impl Client {
             headers: &header_list,
             body,
         };
+        // Counted once the request is valid: refused input never goes out.
+        bump(&self.inner.stats.requests);
         self.inner.send_with_retries(&outgoing, repeatable)
     }
 

@@ -18,9 +18,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +321,43 @@ H_FN sm_client h_client(const char *extra) {
   }
   sm_string_free(error);
   return client;
+}
+
+/* GET `path`: the HTTP status of the answer, or 0 after a failed call
+ * (reported, with its status name and message, at the caller's line). */
+#define h_get_status(client, path) h_get_status_at(__FILE__, __LINE__, client, path)
+H_FN long long h_get_status_at(const char *file, int line, sm_client client,
+                               const char *path) {
+  sm_response *response = NULL;
+  char *error = NULL;
+  long long http_status = 0;
+  sm_status status = sm_request(client, "GET", path, NULL, NULL, 0, &response, &error);
+  if (status == SM_OK)
+    http_status = sm_response_status(response);
+  else
+    h_fail(file, line, "GET %s [pid %d]: %s: %s", path, (int)getpid(),
+           sm_status_name(status), error ? error : "(no message)");
+  sm_response_free(response);
+  sm_string_free(error);
+  return http_status;
+}
+
+/* GET `path` fails with `want`: no response, and a message. */
+#define h_get_fails(client, path, want) h_get_fails_at(__FILE__, __LINE__, client, path, want)
+H_FN void h_get_fails_at(const char *file, int line, sm_client client, const char *path,
+                         sm_status want) {
+  sm_response *response = (sm_response *)&h_passed; /* any non-NULL value */
+  char *error = NULL;
+  sm_status status = sm_request(client, "GET", path, NULL, NULL, 0, &response, &error);
+  if (status != want)
+    h_fail(file, line, "GET %s gave %s, expected %s", path, sm_status_name(status),
+           sm_status_name(want));
+  if (status != SM_OK && response != NULL)
+    h_fail(file, line, "GET %s failed but left out_response set", path);
+  if (status != SM_OK && error == NULL)
+    h_fail(file, line, "GET %s failed without a message", path);
+  if (status == SM_OK) sm_response_free(response);
+  sm_string_free(error);
 }
 
 /* ---- start and finish -------------------------------------------------- */
