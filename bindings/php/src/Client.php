@@ -10,7 +10,6 @@ use Starmile\Exception\ErrorMapper;
 use Starmile\Exception\InvalidArgumentException;
 use Starmile\Exception\StarmileException;
 use Starmile\Native\Library;
-use Starmile\Native\PersistentClients;
 
 /**
  * A Starmile Partner API client: a thin layer over libstarmile's C ABI.
@@ -32,8 +31,8 @@ final class Client
     /** @var int the sm_client handle; 0 once closed */
     private $handle = 0;
 
-    /** @var string|null set for a client from persistent(): its handle outlives this object */
-    private $persistentKey = null;
+    /** @var bool true for a client from persistent(): its handle belongs to the process, not this object */
+    private $shared = false;
 
     /**
      * @param array<string, mixed> $config the keys of CONTRACT §3 (base_url,
@@ -45,35 +44,40 @@ final class Client
     public function __construct(array $config = [])
     {
         $this->ffi = Library::ffi();
-        $this->handle = $this->newHandle(self::encodeConfig($config));
+        $this->handle = $this->openHandle('sm_client_new', self::encodeConfig($config));
     }
 
     /**
-     * A client whose handle, and so its cached token, lives as long as the
-     * PHP process: in PHP-FPM, every request a worker serves shares one token
-     * instead of fetching its own. Same config (and environment), same client.
+     * The process-wide client for this config (libstarmile's sm_client_shared):
+     * its native client, and so its cached token, lives as long as the PHP
+     * process. In PHP-FPM, every request a worker serves shares one token
+     * instead of fetching its own. Same config (the same keys and values, in
+     * the same order), same client; the environment fallback (STARMILE_*) is
+     * read once, when the native client is created.
+     *
+     * Dropping the object does not free the native client. close() does, for
+     * the whole process: the next persistent() with that config makes a new one.
      *
      * This needs the library to stay loaded between requests: under FPM that
-     * means ffi.preload (see README); without it this returns an ordinary
-     * client, freed at the end of the request.
+     * means ffi.preload (see README). Without it PHP loads the library afresh
+     * in each request and closes it at the end, and this returns an ordinary
+     * client, freed with the request: a process-wide client there would be
+     * leaked whenever the system loader really unloads the library, and
+     * shared only when it happens to keep it mapped.
+     *
+     * @param array<string, mixed> $config as for the constructor
+     *
+     * @throws InvalidArgumentException for an unknown key, a wrong type, a bad URL ...
      */
     public static function persistent(array $config = []): self
     {
-        $ffi = Library::ffi();
-        $json = self::encodeConfig($config);
-        $key = Library::isResident() ? PersistentClients::key($json) : null;
-        if ($key === null) {
+        if (!Library::isResident()) {
             return new self($config);
         }
-
         $client = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
-        $client->ffi = $ffi;
-        $client->persistentKey = $key;
-        $client->handle = PersistentClients::find($ffi, $key) ?? 0;
-        if ($client->handle === 0) {
-            $client->handle = $client->newHandle($json);
-            PersistentClients::remember($ffi, $key, $client->handle);
-        }
+        $client->ffi = Library::ffi();
+        $client->shared = true;
+        $client->handle = $client->openHandle('sm_client_shared', self::encodeConfig($config));
 
         return $client;
     }
@@ -217,17 +221,14 @@ final class Client
     }
 
     /**
-     * Frees the native client now (also for a persistent one, which is then
-     * forgotten). Later calls on this object throw. Called by __destruct.
+     * Frees the native client now. Later calls on this object throw. Called
+     * by __destruct, except for a client from persistent(): closing one frees
+     * it for the whole process, and every other object holding it then throws.
      */
     public function close(): void
     {
         if ($this->handle === 0) {
             return;
-        }
-        if ($this->persistentKey !== null) {
-            PersistentClients::forget($this->persistentKey);
-            $this->persistentKey = null;
         }
         $this->ffi->sm_client_free($this->handle);
         $this->handle = 0;
@@ -236,7 +237,7 @@ final class Client
     public function __destruct()
     {
         // A persistent client's handle belongs to the process, not this object.
-        if ($this->persistentKey === null) {
+        if (!$this->shared) {
             $this->close();
         }
     }
@@ -258,11 +259,12 @@ final class Client
         throw new \LogicException('a Starmile\\Client holds a native handle and cannot be unserialized');
     }
 
-    private function newHandle(string $configJson): int
+    /** @param string $function sm_client_new or sm_client_shared */
+    private function openHandle(string $function, string $configJson): int
     {
         $handle = $this->ffi->new('sm_client');
         $error = $this->ffi->new('char*');
-        $status = $this->ffi->sm_client_new($configJson, FFI::addr($handle), FFI::addr($error));
+        $status = $this->ffi->$function($configJson, FFI::addr($handle), FFI::addr($error));
         $this->check($status, $error);
 
         return $handle->cdata;

@@ -44,8 +44,10 @@ final class Library
     /**
      * True when library state (clients, cached tokens) outlives the current
      * request: under the CLI, or when the library came from ffi.preload.
-     * Under FPM without ffi.preload, FFI::cdef() loads the library afresh in
-     * every request and unloads it at the end.
+     * Under FPM without ffi.preload, FFI::cdef() opens the library in every
+     * request and closes it at the end; whether it then leaves the process
+     * is up to the system loader (glibc keeps it once it has run a network
+     * call), so nothing may count on its state surviving.
      */
     public static function isResident(): bool
     {

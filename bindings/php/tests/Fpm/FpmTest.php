@@ -12,7 +12,8 @@ use Starmile\Tests\Support\Sandbox;
  * The library under PHP-FPM, configured as the README says: opcache.preload
  * = preload.php, ffi.preload = a generated header with FFI_SCOPE "STARMILE",
  * ffi.enable left at its default "preload". Requests go through FastCGI
- * (cgi-fcgi) to tests/Fpm/www/echo.php, which calls the sandbox.
+ * (cgi-fcgi) to tests/Fpm/www/echo.php, which calls the sandbox. A second
+ * php-fpm, without ffi.preload, shows what Client::persistent() does there.
  */
 final class FpmTest extends \PHPUnit\Framework\TestCase
 {
@@ -20,14 +21,20 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
     private const REQUESTS = 20;
     private const STARTUP_TIMEOUT_S = 10;
 
+    /** the php-fpm set up as the README says */
+    private const PRELOADED = 'preloaded';
+
+    /** a php-fpm with opcache.preload but no ffi.preload: the library is opened per request */
+    private const PER_REQUEST_LIBRARY = 'per-request-library';
+
     /** @var Sandbox */
     private static $sandbox;
 
     /** @var string */
     private static $directory;
 
-    /** @var resource|null */
-    private static $fpm = null;
+    /** @var array<string, resource> php-fpm processes by pool name */
+    private static $fpm = [];
 
     public static function setUpBeforeClass(): void
     {
@@ -35,49 +42,23 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
         self::$directory = sys_get_temp_dir() . '/starmile-fpm-' . bin2hex(random_bytes(6));
         mkdir(self::$directory);
 
+        $library = (string) realpath((string) getenv('STARMILE_LIB'));
         $header = (string) file_get_contents(dirname(__DIR__, 4) . '/include/starmile.h');
         file_put_contents(
             self::$directory . '/starmile.h',
-            Declarations::forPreload(Declarations::fromHeader($header), Library::SCOPE, (string) realpath((string) getenv('STARMILE_LIB')))
+            Declarations::forPreload(Declarations::fromHeader($header), Library::SCOPE, $library)
         );
-        file_put_contents(self::$directory . '/pool.conf', implode("\n", [
-            '[global]',
-            'error_log = ' . self::$directory . '/fpm.log',
-            'daemonize = no',
-            '[starmile]',
-            'listen = ' . self::$directory . '/fpm.sock',
-            'pm = static',
-            'pm.max_children = ' . self::WORKERS,
-            'catch_workers_output = yes',
-            '',
-        ]));
-
-        $package = dirname(__DIR__, 2);
-        $command = [
-            self::tool('php-fpm8.2', 'php-fpm'), '--nodaemonize', '--allow-to-run-as-root',
-            '--fpm-config', self::$directory . '/pool.conf',
-            '-d', 'opcache.enable=1',
-            '-d', "opcache.preload=$package/preload.php",
-            '-d', 'opcache.preload_user=' . self::currentUser(),
-            '-d', 'ffi.preload=' . self::$directory . '/starmile.h',
-        ];
-        self::$fpm = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', self::$directory . '/fpm.out', 'w'], 2 => ['file', self::$directory . '/fpm.out', 'a']], $pipes);
-
-        $deadline = microtime(true) + self::STARTUP_TIMEOUT_S;
-        while (@stream_socket_client('unix://' . self::$directory . '/fpm.sock') === false) {
-            if (!proc_get_status(self::$fpm)['running'] || microtime(true) > $deadline) {
-                self::fail('php-fpm did not start: ' . @file_get_contents(self::$directory . '/fpm.out') . @file_get_contents(self::$directory . '/fpm.log'));
-            }
-            usleep(20000);
-        }
+        self::startFpm(self::PRELOADED, self::WORKERS, ['ffi.preload' => self::$directory . '/starmile.h']);
+        self::startFpm(self::PER_REQUEST_LIBRARY, 1, [], ['STARMILE_LIB' => $library]);
     }
 
     public static function tearDownAfterClass(): void
     {
-        if (is_resource(self::$fpm)) {
-            proc_terminate(self::$fpm);
-            proc_close(self::$fpm);
+        foreach (self::$fpm as $process) {
+            proc_terminate($process);
+            proc_close($process);
         }
+        self::$fpm = [];
         exec('rm -rf ' . escapeshellarg(self::$directory));
     }
 
@@ -90,7 +71,7 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
     {
         $pids = [];
         for ($i = 0; $i < self::REQUESTS; $i++) {
-            $answer = $this->fastCgi('persistent');
+            $answer = $this->fastCgi(self::PRELOADED, 'persistent');
             self::assertSame(200, $answer['status']);
             self::assertSame('/v1/echo', $answer['path']);
             self::assertSame('preload', $answer['ffi_enable']);
@@ -115,14 +96,76 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
     {
         // The contrast: `new Client` lives and dies with the request.
         for ($i = 0; $i < 3; $i++) {
-            self::assertSame(200, $this->fastCgi('per-request')['status']);
+            self::assertSame(200, $this->fastCgi(self::PRELOADED, 'per-request')['status']);
         }
 
         self::assertSame(3, self::$sandbox->stats()['token_requests']);
     }
 
+    public function testWithoutFfiPreloadAPersistentClientIsAnOrdinaryOne(): void
+    {
+        // One worker serves every request. PHP opens the library per request
+        // here, so persistent() gives a client that ends with the request.
+        $pids = [];
+        for ($i = 0; $i < 3; $i++) {
+            $answer = $this->fastCgi(self::PER_REQUEST_LIBRARY, 'persistent');
+            self::assertSame(200, $answer['status']);
+            self::assertSame(realpath((string) getenv('STARMILE_LIB')), $answer['library']);
+            $pids[$answer['pid']] = true;
+        }
+
+        self::assertCount(1, $pids);
+        self::assertSame(3, self::$sandbox->stats()['token_requests']);
+    }
+
+    /**
+     * Starts php-fpm with one static pool listening on <directory>/<name>.sock.
+     *
+     * @param array<string, string> $ini extra php.ini settings
+     * @param array<string, string> $env environment of the workers
+     */
+    private static function startFpm(string $name, int $workers, array $ini, array $env = []): void
+    {
+        $base = self::$directory . '/' . $name;
+        $lines = [
+            '[global]',
+            "error_log = $base.log",
+            'daemonize = no',
+            "[$name]",
+            "listen = $base.sock",
+            'pm = static',
+            "pm.max_children = $workers",
+            'catch_workers_output = yes',
+        ];
+        foreach ($env as $variable => $value) {
+            $lines[] = "env[$variable] = $value";
+        }
+        file_put_contents("$base.conf", implode("\n", $lines) . "\n");
+
+        $package = dirname(__DIR__, 2);
+        $ini += [
+            'opcache.enable' => '1',
+            'opcache.preload' => "$package/preload.php",
+            'opcache.preload_user' => self::currentUser(),
+        ];
+        $command = [self::tool('php-fpm8.2', 'php-fpm'), '--nodaemonize', '--allow-to-run-as-root', '--fpm-config', "$base.conf"];
+        foreach ($ini as $setting => $value) {
+            array_push($command, '-d', "$setting=$value");
+        }
+        $process = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', "$base.out", 'w'], 2 => ['file', "$base.out", 'a']], $pipes);
+        self::$fpm[$name] = $process;
+
+        $deadline = microtime(true) + self::STARTUP_TIMEOUT_S;
+        while (@stream_socket_client("unix://$base.sock") === false) {
+            if (!proc_get_status($process)['running'] || microtime(true) > $deadline) {
+                self::fail("php-fpm ($name) did not start: " . @file_get_contents("$base.out") . @file_get_contents("$base.log"));
+            }
+            usleep(20000);
+        }
+    }
+
     /** @return array<string, mixed> the JSON echo.php printed */
-    private function fastCgi(string $clientKind): array
+    private function fastCgi(string $pool, string $clientKind): array
     {
         $env = [
             'SCRIPT_FILENAME' => __DIR__ . '/www/echo.php',
@@ -134,7 +177,7 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
             'PATH' => (string) getenv('PATH'),
         ];
         $process = proc_open(
-            [self::tool('cgi-fcgi'), '-bind', '-connect', self::$directory . '/fpm.sock'],
+            [self::tool('cgi-fcgi'), '-bind', '-connect', self::$directory . "/$pool.sock"],
             [1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
             $pipes,
             null,
@@ -146,7 +189,7 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
         // A CGI answer: headers, a blank line, the body.
         $parts = preg_split("/\r?\n\r?\n/", $output, 2);
         $answer = json_decode($parts[1] ?? '', true);
-        self::assertIsArray($answer, "php-fpm answered:\n$output\n" . @file_get_contents(self::$directory . '/fpm.log'));
+        self::assertIsArray($answer, "php-fpm ($pool) answered:\n$output\n" . @file_get_contents(self::$directory . "/$pool.log"));
 
         return $answer;
     }
