@@ -11,7 +11,7 @@ export STARMILE_SANDBOX_BIN := $(RELEASE)/starmile-sandbox
 # The bindings that exist in this checkout, each with its own Makefile.
 BINDINGS := $(patsubst bindings/%/Makefile,%,$(wildcard bindings/*/Makefile))
 
-.PHONY: all build demo test test-rust test-c test-bindings lint check-header install clean
+.PHONY: all build demo test test-rust test-c test-bindings lint check-header install clean tools
 
 all: build
 
@@ -27,8 +27,12 @@ demo: build
 test: build check-header lint test-rust test-c test-bindings
 	@echo "all test suites passed"
 
-test-rust:
+test-rust: tools
 	$(CARGO) test --release --features sandbox
+
+## tools: what the test suites need from Debian (the shared-cache tests start Redis).
+tools:
+	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
 
 test-c:
 	$(MAKE) -C tests/c test LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)

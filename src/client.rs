@@ -1,6 +1,7 @@
 //! The client: configuration, agent, credentials, token cache and stats, and
 //! the two things users do with them — get a token, send a request.
 
+use crate::cache::{self, Entry, SharedCache};
 use crate::config::{read_secret_file, Config, SecretSource};
 use crate::error::{Error, Result, Status};
 use crate::http::{HttpResponse, Outgoing, SendFailure, Transport};
@@ -11,9 +12,9 @@ use crate::secret::Secret;
 use crate::token::{Freshness, Ticket, Token, TokenCache};
 use parking_lot::RwLock;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ureq::http::{self, HeaderName, HeaderValue};
 
 /// An API response: whatever its status, an answer is a success at this level.
@@ -47,6 +48,17 @@ struct Credentials {
     secret: Secret,
     /// Re-read on `invalid_client`, when the secret came from a file.
     file: Option<PathBuf>,
+    /// The shared token cache, keyed for this client id.
+    shared: Option<Arc<dyn SharedCache>>,
+}
+
+/// A shared entry is adopted only with at least this much life left.
+const MIN_SHARED_REMAINING_MS: i64 = 1000;
+
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[derive(Default)]
@@ -58,6 +70,7 @@ struct Stats {
     requests: AtomicU64,
     retries: AtomicU64,
     reauth_replays: AtomicU64,
+    shared_cache_hits: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -70,6 +83,8 @@ struct Inner {
     credentials: RwLock<Arc<Credentials>>,
     tokens: TokenCache,
     stats: Stats,
+    /// Whether the log already said the shared cache failed.
+    shared_cache_warned: AtomicBool,
 }
 
 /// A Starmile Partner API client. Cheap to share: every method takes `&self`
@@ -100,6 +115,7 @@ impl Client {
             SecretSource::File(path) => (read_secret_file(path)?, Some(path.clone())),
         };
         let credentials = Credentials {
+            shared: open_shared_cache(&config, &config.client_id)?,
             client_id: config.client_id.clone(),
             secret,
             file,
@@ -112,6 +128,7 @@ impl Client {
                 credentials: RwLock::new(Arc::new(credentials)),
                 tokens: TokenCache::new(),
                 stats: Stats::default(),
+                shared_cache_warned: AtomicBool::new(false),
             }),
         })
     }
@@ -137,11 +154,19 @@ impl Client {
         if client_secret.is_empty() {
             return Err(Error::invalid_argument("client_secret must not be empty"));
         }
-        *self.inner.credentials.write() = Arc::new(Credentials {
+        let mut credentials = self.inner.credentials.write();
+        let shared = if credentials.client_id == client_id {
+            credentials.shared.clone()
+        } else {
+            open_shared_cache(&self.inner.config, client_id)?
+        };
+        *credentials = Arc::new(Credentials {
             client_id: client_id.to_owned(),
             secret: Secret::new(client_secret.to_owned()),
             file: None,
+            shared,
         });
+        drop(credentials);
         self.inner.tokens.credentials_changed();
         log!(Level::Info, "credentials replaced; cached token dropped");
         Ok(())
@@ -195,10 +220,34 @@ impl Client {
             "requests": s.requests.load(Relaxed),
             "retries": s.retries.load(Relaxed),
             "reauth_replays": s.reauth_replays.load(Relaxed),
+            "shared_cache_hits": s.shared_cache_hits.load(Relaxed),
             "token_expires_at_ms": self.inner.tokens.expires_at_unix_ms(),
         })
         .to_string()
     }
+}
+
+/// The shared token cache for `client_id`, when `token_cache` names one.
+fn open_shared_cache(config: &Config, client_id: &str) -> Result<Option<Arc<dyn SharedCache>>> {
+    let Some(spec) = &config.token_cache else {
+        return Ok(None);
+    };
+    let key = cache::cache_key(&config.token_url, client_id, config.scope.as_deref());
+    let cache = cache::open(
+        spec,
+        &key,
+        config.connect_timeout.min(Duration::from_secs(2)),
+        shared_lock_wait(config),
+    )?;
+    Ok(Some(Arc::from(cache)))
+}
+
+/// How long a process waits for another's token fetch (and, for Redis, how
+/// long a fetch lease lasts before another process may take over).
+fn shared_lock_wait(config: &Config) -> Duration {
+    config
+        .timeout
+        .clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 
 fn is_idempotent(method: &http::Method) -> bool {
@@ -259,7 +308,7 @@ impl Inner {
                 self.start_background_refresh();
                 Ok(token)
             }
-            Freshness::Missing => self.tokens.get_or_fetch(|_ticket| self.fetch_token()),
+            Freshness::Missing => self.tokens.get_or_fetch(|ticket| self.obtain_token(ticket)),
         }
     }
 
@@ -281,9 +330,101 @@ impl Inner {
         }
     }
 
-    /// Fetches a token with retries. Runs outside every lock.
-    fn fetch_token(&self) -> Result<Token> {
+    /// A token for `ticket`: through the shared cache when there is one (with
+    /// single flight across processes), else straight from the endpoint.
+    fn obtain_token(&self, ticket: &Ticket) -> Result<Token> {
         let credentials = self.credentials.read().clone();
+        let Some(shared) = credentials.shared.as_deref() else {
+            return self.fetch_token(&credentials);
+        };
+        let adopted = |entry: Option<Entry>| {
+            entry
+                .filter(|e| self.adoptable(e, ticket))
+                .and_then(|e| self.adopt(e))
+        };
+        match shared.load() {
+            Ok(entry) => {
+                if let Some(token) = adopted(entry) {
+                    return Ok(token);
+                }
+            }
+            Err(e) => {
+                self.shared_cache_failed(shared, &e);
+                return self.fetch_token(&credentials);
+            }
+        }
+        let wait = shared_lock_wait(&self.config);
+        let mut lease = match shared.lock(wait) {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                log!(
+                    Level::Warn,
+                    "waited {} ms for another process's token fetch; fetching without it",
+                    wait.as_millis()
+                );
+                return self.fetch_token(&credentials);
+            }
+            Err(e) => {
+                self.shared_cache_failed(shared, &e);
+                return self.fetch_token(&credentials);
+            }
+        };
+        // Another process may have stored a token while we waited for the lock.
+        if let Some(token) = adopted(shared.load().ok().flatten()) {
+            return Ok(token);
+        }
+        let token = self.fetch_token(&credentials)?;
+        let entry = Entry {
+            access_token: token.access_token.clone(),
+            expires_at_ms: token.expires_at_unix_ms,
+        };
+        if let Err(e) = lease.store(&entry) {
+            self.shared_cache_failed(shared, &e);
+        }
+        Ok(token)
+    }
+
+    /// Whether a shared entry may serve `ticket`: enough life left, not the
+    /// token just refused, and newer than the one a refresh replaces.
+    fn adoptable(&self, entry: &Entry, ticket: &Ticket) -> bool {
+        entry.expires_at_ms > unix_now_ms() + MIN_SHARED_REMAINING_MS
+            && ticket.avoid.as_ref() != Some(&entry.access_token)
+            && ticket
+                .replacing_expiry_ms
+                .is_none_or(|replaced| entry.expires_at_ms > replaced)
+    }
+
+    fn adopt(&self, entry: Entry) -> Option<Token> {
+        let remaining = u64::try_from(entry.expires_at_ms - unix_now_ms()).ok()?;
+        let grant = oauth::Grant {
+            access_token: entry.access_token,
+            lifetime: Duration::from_millis(remaining),
+        };
+        let token = Token::new(
+            grant,
+            Instant::now(),
+            SystemTime::now(),
+            self.config.refresh_before,
+        )
+        .ok()?;
+        bump(&self.stats.shared_cache_hits);
+        log!(Level::Debug, "adopted a token from the shared cache");
+        Some(token)
+    }
+
+    /// Falls back to the in-process cache, and says so once.
+    fn shared_cache_failed(&self, shared: &dyn SharedCache, error: &std::io::Error) {
+        if !self.shared_cache_warned.swap(true, Relaxed) {
+            log!(
+                Level::Warn,
+                "token cache {} failed ({error}); using the in-process cache",
+                shared.describe()
+            );
+        }
+    }
+
+    /// Fetches a token with retries. Runs outside every lock.
+    fn fetch_token(&self, credentials: &Arc<Credentials>) -> Result<Token> {
         let mut secret = credentials.secret.clone();
         let mut reread_secret_file = credentials.file.is_some();
         let mut retry = 0;
@@ -370,6 +511,7 @@ impl Inner {
                 client_id: credentials.client_id.clone(),
                 secret: rotated.clone(),
                 file: credentials.file.clone(),
+                shared: credentials.shared.clone(),
             });
         }
         Some(rotated)
@@ -450,7 +592,7 @@ struct RefreshJob {
 impl RefreshJob {
     fn run(mut self) {
         if let Some(ticket) = self.ticket.take() {
-            let result = self.inner.fetch_token();
+            let result = self.inner.obtain_token(&ticket);
             if let Err(e) = &result {
                 log!(
                     Level::Warn,

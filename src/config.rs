@@ -6,6 +6,7 @@
 //! `null` counts as "not given". Unknown keys and wrong types are refused with a
 //! message that names the key and never repeats its value.
 
+use crate::cache::CacheSpec;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{BaseUrl, Origin};
@@ -51,6 +52,8 @@ pub struct Config {
     pub user_agent: Option<String>,
     pub allow_insecure_http: bool,
     pub max_response_bytes: u64,
+    /// A cache shared with other processes or hosts, when configured.
+    pub token_cache: Option<CacheSpec>,
 }
 
 const MAX_RETRIES_LIMIT: u64 = 10;
@@ -100,6 +103,7 @@ const KNOWN_KEYS: &[&str] = &[
     "user_agent",
     "allow_insecure_http",
     "max_response_bytes",
+    "token_cache",
 ];
 
 /// The config object, checked for unknown keys, with typed accessors whose
@@ -306,6 +310,10 @@ fn build(keys: Keys, env: EnvLookup<'_>) -> Result<Config> {
         max_response_bytes: keys
             .integer("max_response_bytes", 1, u64::MAX)?
             .unwrap_or(64 * 1024 * 1024),
+        token_cache: keys
+            .string("token_cache")?
+            .map(|spec| CacheSpec::parse(&spec))
+            .transpose()?,
     })
 }
 

@@ -21,9 +21,11 @@
 //! - [`token`]: the token cache (freshness, single flight, background refresh);
 //! - [`oauth`]: one token-endpoint exchange and its parsing;
 //! - [`http`] and [`retry`]: the agent, sending, the retry policy;
+//! - [`cache`]: the token cache shared between processes and hosts;
 //! - [`client`]: the client tying them together;
 //! - [`handles`] and `ffi`: the C boundary.
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;

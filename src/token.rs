@@ -67,11 +67,15 @@ impl std::fmt::Debug for Token {
 }
 
 /// A fetch the cache may run: the credentials generation it was started for,
-/// handed back with the result.
+/// handed back with the result, and what a shared cache must not hand back.
 #[derive(Debug)]
 #[must_use = "a started flight must be finished"]
 pub struct Ticket {
     generation: u64,
+    /// A background refresh: the expiry (unix ms) of the token it replaces.
+    pub replacing_expiry_ms: Option<i64>,
+    /// The token last dropped as refused or invalidated.
+    pub avoid: Option<Secret>,
 }
 
 #[derive(Default)]
@@ -92,9 +96,19 @@ struct Flight {
     /// After a failed background refresh: not before this moment again.
     refresh_not_before: Option<Instant>,
     refresh_failures: u32,
+    /// The token last dropped by an invalidation, until a new one is cached.
+    dropped: Option<Secret>,
 }
 
 impl Flight {
+    fn ticket(&self, replacing_expiry_ms: Option<i64>) -> Ticket {
+        Ticket {
+            generation: self.generation,
+            replacing_expiry_ms,
+            avoid: self.dropped.clone(),
+        }
+    }
+
     fn adopt_process(&mut self) {
         let pid = std::process::id();
         if self.pid != pid {
@@ -172,9 +186,7 @@ impl TokenCache {
                 return Err(error);
             }
             flight.running = true;
-            let ticket = Ticket {
-                generation: flight.generation,
-            };
+            let ticket = flight.ticket(None);
             drop(flight);
             // A panic must still end the flight, or every waiter would hang.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fetch(&ticket)))
@@ -197,9 +209,8 @@ impl TokenCache {
             return None;
         }
         flight.running = true;
-        Some(Ticket {
-            generation: flight.generation,
-        })
+        let replacing = self.current.read().as_ref().map(|t| t.expires_at_unix_ms);
+        Some(flight.ticket(replacing))
     }
 
     /// Ends a fetch: caches its token (unless the credentials changed
@@ -211,6 +222,7 @@ impl TokenCache {
             Ok(token) => {
                 if current_generation {
                     *self.current.write() = Some(Arc::new(token));
+                    flight.dropped = None;
                 }
                 flight.last_error = None;
                 flight.refresh_failures = 0;
@@ -238,15 +250,20 @@ impl TokenCache {
 
     /// Drops the cached token.
     pub fn invalidate(&self) {
-        *self.current.write() = None;
+        let mut flight = self.flight.lock();
+        if let Some(token) = self.current.write().take() {
+            flight.dropped = Some(token.access_token.clone());
+        }
     }
 
     /// Drops the cached token if it is still `used`: the server refused it.
     /// Returns whether it was.
     pub fn invalidate_if_current(&self, used: &Arc<Token>) -> bool {
+        let mut flight = self.flight.lock();
         let mut current = self.current.write();
         if current.as_ref().is_some_and(|t| Arc::ptr_eq(t, used)) {
             *current = None;
+            flight.dropped = Some(used.access_token.clone());
             return true;
         }
         false
