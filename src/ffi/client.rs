@@ -216,7 +216,8 @@ pub extern "C" fn sm_request(
 
 /// Counters and the token's expiry as a JSON object: token_fetches,
 /// token_fetch_failures, token_requests, background_refreshes, requests,
-/// retries, reauth_replays, token_expires_at_ms (null when none).
+/// retries, reauth_replays, shared_cache_hits, token_expires_at_ms (null
+/// when none).
 ///
 /// Ownership: on success `*out_json` receives a string the caller owns and
 /// must free with sm_string_free; on failure it is NULL and `*out_error`

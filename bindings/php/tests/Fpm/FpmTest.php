@@ -14,6 +14,7 @@ use Starmile\Tests\Support\Sandbox;
  * ffi.enable left at its default "preload". Requests go through FastCGI
  * (cgi-fcgi) to tests/Fpm/www/echo.php, which calls the sandbox. A second
  * php-fpm, without ffi.preload, shows what Client::persistent() does there.
+ * With token_cache = file:<dir> in the config, the workers share one token.
  */
 final class FpmTest extends \PHPUnit\Framework\TestCase
 {
@@ -92,6 +93,55 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
         self::assertSame(count($pids), $stats['token_requests'], 'one token request per worker, not one per request');
     }
 
+    public function testWorkersShareOneTokenThroughAFileCache(): void
+    {
+        // The same 20 requests, with token_cache = file:<dir> in the config.
+        // They go in pairs, and the first token takes 500 ms: while one
+        // worker fetches it, the other serves the second request of the pair,
+        // waits for that fetch and adopts its token.
+        $tokenCache = 'file:' . self::$directory . '/tokens-persistent';
+        self::$sandbox->settings(['token_latency_ms' => 500]);
+        $pids = [];
+        for ($i = 0; $i < self::REQUESTS; $i += 2) {
+            $pair = [
+                $this->startFastCgi(self::PRELOADED, 'persistent', $tokenCache),
+                $this->startFastCgi(self::PRELOADED, 'persistent', $tokenCache),
+            ];
+            foreach ($pair as $request) {
+                $answer = $this->fastCgiAnswer($request);
+                self::assertSame(200, $answer['status']);
+                self::assertSame('/v1/echo', $answer['path']);
+                self::assertSame('ffi.preload scope STARMILE', $answer['library']);
+                $pids[$answer['pid']] = true;
+            }
+        }
+
+        $stats = self::$sandbox->stats();
+        fwrite(STDERR, sprintf(
+            "\nFPM, token_cache file: -> %d requests served by %d worker(s) (pm.max_children=%d) -> %d token request(s)\n",
+            self::REQUESTS,
+            count($pids),
+            self::WORKERS,
+            $stats['token_requests']
+        ));
+        self::assertCount(self::WORKERS, $pids, 'every worker served requests');
+        self::assertSame(self::REQUESTS, $stats['requests']['GET /v1/echo']);
+        self::assertSame(1, $stats['token_requests'], 'one token request in total, not one per worker');
+        self::assertSame(0, $stats['unauthorized']);
+    }
+
+    public function testPerRequestClientsShareTheCachedTokenThroughAFileCache(): void
+    {
+        // Unlike testAPerRequestClientFetchesATokenEveryRequest: each
+        // request's new Client adopts the token the first one stored.
+        $tokenCache = 'file:' . self::$directory . '/tokens-per-request';
+        for ($i = 0; $i < 3; $i++) {
+            self::assertSame(200, $this->fastCgi(self::PRELOADED, 'per-request', $tokenCache)['status']);
+        }
+
+        self::assertSame(1, self::$sandbox->stats()['token_requests']);
+    }
+
     public function testAPerRequestClientFetchesATokenEveryRequest(): void
     {
         // The contrast: `new Client` lives and dies with the request.
@@ -164,8 +214,22 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
         }
     }
 
-    /** @return array<string, mixed> the JSON echo.php printed */
-    private function fastCgi(string $pool, string $clientKind): array
+    /**
+     * @param string $tokenCache the token_cache echo.php puts in its config ('' for none)
+     *
+     * @return array<string, mixed> the JSON echo.php printed
+     */
+    private function fastCgi(string $pool, string $clientKind, string $tokenCache = ''): array
+    {
+        return $this->fastCgiAnswer($this->startFastCgi($pool, $clientKind, $tokenCache));
+    }
+
+    /**
+     * Sends one FastCGI request without waiting for the answer.
+     *
+     * @return array{pool: string, process: resource, pipes: array<int, resource>}
+     */
+    private function startFastCgi(string $pool, string $clientKind, string $tokenCache = ''): array
     {
         $env = [
             'SCRIPT_FILENAME' => __DIR__ . '/www/echo.php',
@@ -174,6 +238,7 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
             'SANDBOX_CLIENT_ID' => Sandbox::CLIENT_ID,
             'SANDBOX_CLIENT_SECRET' => Sandbox::CLIENT_SECRET,
             'CLIENT_KIND' => $clientKind,
+            'TOKEN_CACHE' => $tokenCache,
             'PATH' => (string) getenv('PATH'),
         ];
         $process = proc_open(
@@ -183,6 +248,18 @@ final class FpmTest extends \PHPUnit\Framework\TestCase
             null,
             $env
         );
+
+        return ['pool' => $pool, 'process' => $process, 'pipes' => $pipes];
+    }
+
+    /**
+     * @param array{pool: string, process: resource, pipes: array<int, resource>} $request from startFastCgi()
+     *
+     * @return array<string, mixed> the JSON echo.php printed
+     */
+    private function fastCgiAnswer(array $request): array
+    {
+        ['pool' => $pool, 'process' => $process, 'pipes' => $pipes] = $request;
         $output = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
         proc_close($process);
 

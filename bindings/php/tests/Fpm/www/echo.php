@@ -12,6 +12,9 @@ $config = [
     'client_id' => $_SERVER['SANDBOX_CLIENT_ID'],
     'client_secret' => $_SERVER['SANDBOX_CLIENT_SECRET'],
 ];
+if (($_SERVER['TOKEN_CACHE'] ?? '') !== '') {
+    $config['token_cache'] = $_SERVER['TOKEN_CACHE'];
+}
 $client = ($_SERVER['CLIENT_KIND'] ?? '') === 'per-request'
     ? new Starmile\Client($config)
     : Starmile\Client::persistent($config);
