@@ -11,7 +11,7 @@ export STARMILE_SANDBOX_BIN := $(RELEASE)/starmile-sandbox
 # The bindings that exist in this checkout, each with its own Makefile.
 BINDINGS := $(patsubst bindings/%/Makefile,%,$(wildcard bindings/*/Makefile))
 
-.PHONY: all build demo test test-rust test-c test-bindings lint check-header install clean tools
+.PHONY: all build demo test test-rust test-c test-asan test-bindings lint check-header install clean tools fuzz soak
 
 all: build
 
@@ -23,8 +23,9 @@ build:
 demo: build
 	@scripts/demo.sh $(BINDINGS)
 
-## test: every suite — Rust, C (under valgrind), and each binding.
-test: build check-header lint test-rust test-c test-bindings
+## test: every suite — Rust (fuzz regression corpora included), C under
+## valgrind and under AddressSanitizer, and each binding.
+test: build check-header lint test-rust test-c test-asan test-bindings
 	@echo "all test suites passed"
 
 test-rust: tools
@@ -36,6 +37,18 @@ tools:
 
 test-c:
 	$(MAKE) -C tests/c test LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)
+
+test-asan:
+	$(MAKE) -C tests/c asan LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)
+
+## fuzz: each fuzzer for FUZZ_SECONDS (default 60) with cargo-fuzz.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+## soak: 10 minutes of 32 threads under scheduled faults (SOAK_SECONDS to change).
+soak: build
+	soak/run.sh
 
 test-bindings:
 	@set -e; for b in $(BINDINGS); do \

@@ -462,7 +462,7 @@ impl Inner {
                     if code == "invalid_client" && reread_secret_file =>
                 {
                     reread_secret_file = false;
-                    match self.reread_secret_file(&credentials, &secret) {
+                    match self.reread_secret_file(credentials, &secret) {
                         Some(rotated) => {
                             log!(
                                 Level::Info,

@@ -41,6 +41,29 @@ fn form_encode(value: &str) -> String {
     utf8_percent_encode(value, FORM).to_string()
 }
 
+/// `base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
+fn basic_credentials(id: &str, secret: &Secret) -> String {
+    let pair = Secret::new(format!(
+        "{}:{}",
+        form_encode(id),
+        form_encode(secret.expose())
+    ));
+    base64::engine::general_purpose::STANDARD.encode(pair.expose())
+}
+
+/// A redactor for every form in which the secret leaves: as it is,
+/// form-encoded, JSON-escaped, and inside HTTP Basic credentials. A server
+/// that quotes our request back (an error page, a WAF) then never gets the
+/// secret into a message.
+pub fn redactor_for(id: &str, secret: &Secret) -> Redactor {
+    let json_escaped = serde_json::to_string(secret.expose()).unwrap_or_default();
+    Redactor::new()
+        .with(secret.expose())
+        .with(&form_encode(secret.expose()))
+        .with(json_escaped.trim_matches('"'))
+        .with(&basic_credentials(id, secret))
+}
+
 /// The longest lifetime we believe; a larger `expires_in` is capped to it.
 const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -54,6 +77,7 @@ pub fn exchange(
     let mut form = vec![("grant_type", "client_credentials")];
     let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::with_capacity(2);
     let mut basic = None;
+    let redactor = redactor_for(id, secret);
     let body = match config.token_auth {
         TokenAuth::Json => {
             let mut object = serde_json::json!({
@@ -75,14 +99,9 @@ pub fn exchange(
                 form.push(("client_id", id));
                 form.push(("client_secret", secret.expose()));
             } else {
-                let pair = Secret::new(format!(
-                    "{}:{}",
-                    form_encode(id),
-                    form_encode(secret.expose())
-                ));
-                let encoded = base64::engine::general_purpose::STANDARD.encode(pair.expose());
-                let mut value =
-                    HeaderValue::try_from(format!("Basic {encoded}")).map_err(|_| {
+                let encoded = Secret::new(basic_credentials(id, secret));
+                let mut value = HeaderValue::try_from(format!("Basic {}", encoded.expose()))
+                    .map_err(|_| {
                         Failure::Final(Error::invalid_argument(
                             "client_id or client_secret cannot be sent in a header",
                         ))
@@ -110,7 +129,6 @@ pub fn exchange(
         headers: &headers,
         body: body.expose().as_bytes(),
     };
-    let redactor = Redactor::new().with(secret.expose());
     match transport.send(&outgoing, basic.as_ref()) {
         Ok(response) => interpret(&response, config, &redactor),
         Err(failure) => {
@@ -127,7 +145,7 @@ pub fn exchange(
 pub fn interpret(
     response: &HttpResponse,
     config: &Config,
-    redactor: &Redactor<'_>,
+    redactor: &Redactor,
 ) -> Result<Grant, Failure> {
     let status = response.status;
     match status {
@@ -168,7 +186,7 @@ pub fn interpret(
 
 /// The `error` code and `"invalid_client: Client authentication failed"`
 /// from an RFC 6749 §5.2 body.
-fn oauth_error(body: &[u8], redactor: &Redactor<'_>) -> Option<(String, String)> {
+fn oauth_error(body: &[u8], redactor: &Redactor) -> Option<(String, String)> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let error = value.get("error")?.as_str()?;
     let mut reason = error.to_owned();
@@ -199,9 +217,16 @@ pub fn parse_grant(body: &[u8], default_lifetime: Duration) -> Result<Grant, Err
         None | Some(Value::Null) => {}
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => {}
         Some(Value::String(kind)) => {
-            let shown: String = kind.chars().take(32).collect();
+            // Only well-known types are quoted: the value is the server's, and
+            // could be anything, a secret included.
+            const KNOWN: &[&str] = &["mac", "dpop", "pop", "n_a", "basic"];
+            let shown = if KNOWN.contains(&kind.to_ascii_lowercase().as_str()) {
+                format!(" ({kind:?})")
+            } else {
+                String::new()
+            };
             return Err(Error::protocol(format!(
-                "token_type is {shown:?}, expected \"Bearer\""
+                "token_type is not \"Bearer\"{shown}"
             )));
         }
         Some(_) => return Err(Error::protocol("token_type is not a string")),

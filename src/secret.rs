@@ -32,18 +32,19 @@ const MIN_REDACTED_LEN: usize = 4;
 
 /// Scrubs known secrets from text that did not come from us.
 #[derive(Default)]
-pub struct Redactor<'a> {
-    secrets: Vec<&'a str>,
+pub struct Redactor {
+    secrets: Vec<Secret>,
 }
 
-impl<'a> Redactor<'a> {
-    pub fn new() -> Redactor<'a> {
+impl Redactor {
+    pub fn new() -> Redactor {
         Redactor::default()
     }
 
-    pub fn with(mut self, secret: &'a str) -> Redactor<'a> {
-        if secret.len() >= MIN_REDACTED_LEN {
-            self.secrets.push(secret);
+    /// Adds one exact text to scrub.
+    pub fn with(mut self, secret: &str) -> Redactor {
+        if secret.len() >= MIN_REDACTED_LEN && !self.secrets.iter().any(|s| s.expose() == secret) {
+            self.secrets.push(Secret::new(secret.to_owned()));
         }
         self
     }
@@ -53,11 +54,12 @@ impl<'a> Redactor<'a> {
     pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
+            let secret = secret.expose();
             out = out.replace(secret, "[redacted]");
             let encoded =
                 percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
                     .to_string();
-            if encoded != **secret {
+            if encoded != secret {
                 out = out.replace(&encoded, "[redacted]");
             }
         }

@@ -33,8 +33,11 @@ pub async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Han
     let latency = Duration::from_millis(state.settings().latency_ms);
     if let Some(decided) = apply_latency_and_fault(state, Target::Api, latency).await {
         // The client cannot tell whether a faulted write was processed, so
-        // a re-send of it is a duplicate.
-        remember_write(true);
+        // a re-send of it is a duplicate — except after a 429, which says the
+        // request was not processed (and which clients retry for every method).
+        let rate_limited =
+            matches!(&decided, Ok(answer) if answer.status() == StatusCode::TOO_MANY_REQUESTS);
+        remember_write(!rate_limited);
         return decided;
     }
     if let Err(description) = authorize(state, &parts.headers) {
