@@ -11,7 +11,7 @@ export STARMILE_SANDBOX_BIN := $(RELEASE)/starmile-sandbox
 # The bindings that exist in this checkout, each with its own Makefile.
 BINDINGS := $(patsubst bindings/%/Makefile,%,$(wildcard bindings/*/Makefile))
 
-.PHONY: all build demo test test-rust test-c test-asan test-bindings lint check-header install clean tools fuzz soak
+.PHONY: all build demo test test-rust test-c test-asan test-bindings bench bench-smoke lint check-header install clean tools fuzz soak
 
 all: build
 
@@ -25,7 +25,7 @@ demo: build
 
 ## test: every suite — Rust (fuzz regression corpora included), C under
 ## valgrind and under AddressSanitizer, and each binding.
-test: build check-header lint test-rust test-c test-asan test-bindings
+test: build check-header lint test-rust bench-smoke test-c test-asan test-bindings
 	@echo "all test suites passed"
 
 test-rust: tools
@@ -37,6 +37,14 @@ tools:
 
 test-c:
 	$(MAKE) -C tests/c test LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)
+
+## bench: every benchmark side by side in one run; writes BENCHMARKS.md.
+bench: build
+	bench/run.sh
+
+## bench-smoke: the same programs for a few hundred iterations, so they cannot rot.
+bench-smoke: build
+	BENCH_SMOKE=1 bench/run.sh
 
 test-asan:
 	$(MAKE) -C tests/c asan LIBDIR=$(RELEASE) INCDIR=$(CURDIR)/include SANDBOX=$(STARMILE_SANDBOX_BIN)

@@ -139,6 +139,15 @@ impl Client {
         self.inner.current_token().map(AccessToken)
     }
 
+    /// `read(token, expires_at_unix_ms)` on the cached token while it is
+    /// fresh, read in place: the fast path of `sm_get_token`. `None` when
+    /// there is no fresh token (then [`Client::get_token`] gets one).
+    pub fn with_fresh_token<R>(&self, read: impl FnOnce(&str, i64) -> R) -> Option<R> {
+        self.inner.tokens.read_fresh(Instant::now(), |token| {
+            read(token.access_token.expose(), token.expires_at_unix_ms)
+        })
+    }
+
     /// Drops the cached token; the next call fetches a new one.
     pub fn invalidate_token(&self) {
         self.inner.tokens.invalidate();

@@ -3,10 +3,14 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::io::ErrorKind;
+use std::time::{Duration, Instant};
 use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+// Not covered by ureq's semver promise; Cargo.lock pins the version.
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Proxy};
 
 /// One answered HTTP exchange, whatever its status.
@@ -93,7 +97,7 @@ impl Transport {
             .max_idle_connections(128)
             .max_idle_connections_per_host(64)
             .build();
-        let agent = Agent::new_with_config(agent_config.clone());
+        let agent = new_agent(agent_config.clone());
         Ok(Transport {
             agent_config,
             agent: RwLock::new((std::process::id(), agent)),
@@ -113,7 +117,7 @@ impl Transport {
         let mut current = self.agent.write();
         if current.0 != pid {
             // A forked child: drop the parent's pooled connections.
-            *current = (pid, Agent::new_with_config(self.agent_config.clone()));
+            *current = (pid, new_agent(self.agent_config.clone()));
         }
         current.1.clone()
     }
@@ -177,6 +181,66 @@ impl Transport {
             headers,
             body,
         })
+    }
+}
+
+/// An agent whose resolver remembers its answers. ureq resolves the host
+/// before every request, even one that reuses a pooled connection, and with a
+/// timeout set its default resolver does so on a new thread: a thread per
+/// request, which cost most of a keep-alive request's time.
+fn new_agent(config: ureq::config::Config) -> Agent {
+    Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        CachingResolver::default(),
+    )
+}
+
+/// How long a resolved address serves new lookups of the same host.
+const RESOLVE_TTL: Duration = Duration::from_secs(30);
+
+/// A client talks to one or two hosts (API and token endpoint); a few more are
+/// kept in case a caller's absolute URLs vary in form.
+const RESOLVE_CACHE_ENTRIES: usize = 4;
+
+/// `(scheme|authority, resolved at, addresses)`, most recent last.
+type ResolvedHosts = Vec<(String, Instant, ResolvedSocketAddrs)>;
+
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    recent: Mutex<ResolvedHosts>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}|{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let now = Instant::now();
+        if let Some((_, _, addrs)) = self
+            .recent
+            .lock()
+            .iter()
+            .find(|(host, at, _)| *host == key && now.duration_since(*at) < RESOLVE_TTL)
+        {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let mut recent = self.recent.lock();
+        recent.retain(|(host, _, _)| *host != key);
+        if recent.len() >= RESOLVE_CACHE_ENTRIES {
+            recent.remove(0);
+        }
+        recent.push((key, now, addrs.clone()));
+        Ok(addrs)
     }
 }
 

@@ -8,7 +8,8 @@
 use crate::error::{Error, Result, Status};
 use crate::oauth::Grant;
 use crate::secret::Secret;
-use parking_lot::{Condvar, Mutex, RwLock};
+use arc_swap::ArcSwapOption;
+use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ureq::http::HeaderValue;
@@ -140,7 +141,8 @@ pub enum Freshness {
 
 #[derive(Default)]
 pub struct TokenCache {
-    current: RwLock<Option<Arc<Token>>>,
+    /// Read without locking; written only by holders of `flight`.
+    current: ArcSwapOption<Token>,
     flight: Mutex<Flight>,
     finished: Condvar,
 }
@@ -150,9 +152,18 @@ impl TokenCache {
         TokenCache::default()
     }
 
+    /// `read(token)` while the cached token is fresh (before its refresh
+    /// window), writing no memory that other threads share.
+    pub fn read_fresh<R>(&self, now: Instant, read: impl FnOnce(&Token) -> R) -> Option<R> {
+        match &*self.current.load() {
+            Some(token) if now < token.refresh_at => Some(read(token)),
+            _ => None,
+        }
+    }
+
     /// The cached token, if it has not expired. Never blocks on a fetch.
     pub fn peek(&self, now: Instant) -> Freshness {
-        match &*self.current.read() {
+        match &*self.current.load() {
             Some(token) if now < token.refresh_at => Freshness::Fresh(token.clone()),
             Some(token) if now < token.expires_at => Freshness::Refresh(token.clone()),
             _ => Freshness::Missing,
@@ -209,7 +220,7 @@ impl TokenCache {
             return None;
         }
         flight.running = true;
-        let replacing = self.current.read().as_ref().map(|t| t.expires_at_unix_ms);
+        let replacing = self.current.load().as_ref().map(|t| t.expires_at_unix_ms);
         Some(flight.ticket(replacing))
     }
 
@@ -221,7 +232,7 @@ impl TokenCache {
         match result {
             Ok(token) => {
                 if current_generation {
-                    *self.current.write() = Some(Arc::new(token));
+                    self.current.store(Some(Arc::new(token)));
                     flight.dropped = None;
                 }
                 flight.last_error = None;
@@ -251,7 +262,7 @@ impl TokenCache {
     /// Drops the cached token.
     pub fn invalidate(&self) {
         let mut flight = self.flight.lock();
-        if let Some(token) = self.current.write().take() {
+        if let Some(token) = self.current.swap(None) {
             flight.dropped = Some(token.access_token.clone());
         }
     }
@@ -259,10 +270,15 @@ impl TokenCache {
     /// Drops the cached token if it is still `used`: the server refused it.
     /// Returns whether it was.
     pub fn invalidate_if_current(&self, used: &Arc<Token>) -> bool {
+        // Every writer holds `flight`, so nothing changes between load and store.
         let mut flight = self.flight.lock();
-        let mut current = self.current.write();
-        if current.as_ref().is_some_and(|t| Arc::ptr_eq(t, used)) {
-            *current = None;
+        if self
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, used))
+        {
+            self.current.store(None);
             flight.dropped = Some(used.access_token.clone());
             return true;
         }
@@ -277,10 +293,10 @@ impl TokenCache {
         flight.auth_failure = None;
         flight.refresh_not_before = None;
         flight.refresh_failures = 0;
-        *self.current.write() = None;
+        self.current.store(None);
     }
 
     pub fn expires_at_unix_ms(&self) -> Option<i64> {
-        self.current.read().as_ref().map(|t| t.expires_at_unix_ms)
+        self.current.load().as_ref().map(|t| t.expires_at_unix_ms)
     }
 }

@@ -14,13 +14,15 @@ use std::sync::Arc;
 #[allow(non_camel_case_types)]
 pub type sm_client = u64;
 
+fn invalid_handle() -> Error {
+    Error::new(
+        Status::InvalidHandle,
+        "invalid client handle (0, unknown, or already freed)",
+    )
+}
+
 fn lookup(client: sm_client) -> Result<Arc<Client>, Error> {
-    CLIENTS.get(client).ok_or_else(|| {
-        Error::new(
-            Status::InvalidHandle,
-            "invalid client handle (0, unknown, or already freed)",
-        )
-    })
+    CLIENTS.get(client).ok_or_else(invalid_handle)
 }
 
 /// Creates a client from a JSON config object (see the contract's
@@ -96,12 +98,7 @@ pub extern "C" fn sm_client_shared(
 #[no_mangle]
 pub extern "C" fn sm_client_free(client: sm_client) -> sm_status {
     boundary(std::ptr::null_mut(), || {
-        CLIENTS.remove(client).map(drop).ok_or_else(|| {
-            Error::new(
-                Status::InvalidHandle,
-                "invalid client handle (0, unknown, or already freed)",
-            )
-        })
+        CLIENTS.remove(client).map(drop).ok_or_else(invalid_handle)
     })
 }
 
@@ -126,9 +123,22 @@ pub extern "C" fn sm_get_token(
         if out_token.is_null() {
             return Err(Error::invalid_argument("out_token must not be NULL"));
         }
-        let token = lookup(client)?.get_token()?;
-        write_out(out_token, owned_c_string(token.as_str()));
-        write_out(out_expires_at_ms, token.expires_at_unix_ms());
+        // The fast path reads a fresh token in place; anything else (no token,
+        // the refresh window) goes through get_token.
+        let fresh = CLIENTS
+            .with(client, |c| {
+                c.with_fresh_token(|text, expires| (owned_c_string(text), expires))
+            })
+            .ok_or_else(invalid_handle)?;
+        let (token, expires_at_ms) = match fresh {
+            Some(fresh) => fresh,
+            None => {
+                let token = lookup(client)?.get_token()?;
+                (owned_c_string(token.as_str()), token.expires_at_unix_ms())
+            }
+        };
+        write_out(out_token, token);
+        write_out(out_expires_at_ms, expires_at_ms);
         Ok(())
     })
 }
