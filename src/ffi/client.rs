@@ -39,14 +39,26 @@ pub extern "C" fn sm_client_new(
     out_client: *mut sm_client,
     out_error: *mut *mut c_char,
 ) -> sm_status {
+    construct(config_json, out_client, out_error, |config| {
+        Ok(CLIENTS.insert(Client::new(config)?))
+    })
+}
+
+/// What both constructors do around `make`: check the out-param, read the
+/// config text, and write the handle it returns.
+fn construct(
+    config_json: *const c_char,
+    out_client: *mut sm_client,
+    out_error: *mut *mut c_char,
+    make: impl FnOnce(&str) -> Result<sm_client, Error>,
+) -> sm_status {
     write_out(out_client, 0);
     boundary(out_error, || {
         if out_client.is_null() {
             return Err(Error::invalid_argument("out_client must not be NULL"));
         }
-        let config = arg_str(config_json, "config_json")?;
-        let client = Client::new(config)?;
-        write_out(out_client, CLIENTS.insert(client));
+        let handle = make(arg_str(config_json, "config_json")?)?;
+        write_out(out_client, handle);
         Ok(())
     })
 }
@@ -72,22 +84,15 @@ pub extern "C" fn sm_client_shared(
     out_client: *mut sm_client,
     out_error: *mut *mut c_char,
 ) -> sm_status {
-    write_out(out_client, 0);
-    boundary(out_error, || {
-        if out_client.is_null() {
-            return Err(Error::invalid_argument("out_client must not be NULL"));
-        }
-        let config = arg_str(config_json, "config_json")?;
+    construct(config_json, out_client, out_error, |config| {
         let mut shared = SHARED.lock();
-        shared.retain(|(_, handle)| CLIENTS.get(*handle).is_some());
+        shared.retain(|(_, handle)| CLIENTS.with(*handle, |_| ()).is_some());
         if let Some((_, handle)) = shared.iter().find(|(text, _)| text.expose() == config) {
-            write_out(out_client, *handle);
-            return Ok(());
+            return Ok(*handle);
         }
         let handle = CLIENTS.insert(Client::new(config)?);
         shared.push((Secret::new(config.to_owned()), handle));
-        write_out(out_client, handle);
-        Ok(())
+        Ok(handle)
     })
 }
 
