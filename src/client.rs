@@ -535,7 +535,7 @@ impl Inner {
         let mut replayed = false;
         loop {
             let token = self.current_token()?;
-            let server_delay = match self.transport.send(outgoing, Some(&token.authorization)) {
+            let wait = match self.transport.send(outgoing, Some(&token.authorization)) {
                 Ok(response) if response.status == 401 && !replayed => {
                     // The server refused our token: fetch a new one, replay once.
                     self.tokens.invalidate_if_current(&token);
@@ -548,13 +548,11 @@ impl Inner {
                     continue;
                 }
                 Ok(response) if is_retryable_status(response.status, repeatable) => {
-                    let delay = retry::server_delay(|name| response.header(name));
-                    if retry >= self.config.max_retries {
-                        return Ok(response);
-                    }
-                    match retry::delay_before_retry(retry, delay) {
-                        Some(wait) => wait,
-                        None => return Ok(response),
+                    let asked = retry::server_delay(|name| response.header(name));
+                    match retry::delay_before_retry(retry, asked) {
+                        Some(wait) if retry < self.config.max_retries => wait,
+                        // Retries used up, or the server asked for too long a wait.
+                        _ => return Ok(response),
                     }
                 }
                 Ok(response) => return Ok(response),
@@ -577,9 +575,9 @@ impl Inner {
                 Level::Debug,
                 "retrying {} in {} ms",
                 outgoing.method,
-                server_delay.as_millis()
+                wait.as_millis()
             );
-            std::thread::sleep(server_delay);
+            std::thread::sleep(wait);
             retry += 1;
             bump(&self.stats.retries);
         }
