@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Part 3 of `make bench`, Python (see bench/lang/README.md for the interface):
+# the authenticated GET loop through the starmile binding (ctypes, imported
+# from bindings/python with STARMILE_LIB) against requests + requests-oauthlib
+# (one OAuth2Session) and httpx (one Client with a Bearer header).
+#
+#   bench/lang/python.sh setup   a venv under $BENCH_WORK with the peers, pinned
+#   bench/lang/python.sh run     prints two rows of section 3
+set -euo pipefail
+
+ROOT=${STARMILE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+WORK=${BENCH_WORK:-$ROOT/target/bench}
+VENV=$WORK/python-venv
+PY=$VENV/bin/python
+# Pinned, so that two runs of the benchmark compare the same peers.
+PEERS=(requests==2.34.2 requests-oauthlib==2.0.0 httpx==0.28.1)
+
+setup() {
+  if ! { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; }; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv
+  fi
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  # Skip pip when every pinned peer is already there (a second run).
+  if "$PY" - "${PEERS[@]}" <<'EOF'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    sys.exit(any(version(name) != wanted for name, wanted in (peer.split("==") for peer in sys.argv[1:])))
+except PackageNotFoundError:
+    sys.exit(1)
+EOF
+  then
+    echo "python: peers already installed in $VENV"
+  else
+    "$PY" -m pip install --quiet --disable-pip-version-check "${PEERS[@]}"
+  fi
+}
+
+run() {
+  local rounds=${BENCH_LANG_ROUNDS:-3} warmup=100 out=$WORK/results/p3.python.$BENCH_PINNING
+  if [ "$BENCH_SMOKE" = 1 ]; then rounds=1 warmup=20; fi
+  # shellcheck disable=SC2086 # BENCH_PIN is a command prefix, split on purpose
+  PYTHONPATH=$ROOT/bindings/python $BENCH_PIN "$PY" "$ROOT/bench/lang/python/request_loop.py" \
+    --requests "$BENCH_REQUESTS" --rounds "$rounds" --warmup "$warmup" >"$out"
+  sed "s/^/python $BENCH_PINNING: /" "$out" >&2
+
+  # What the server saw: one token per loop, every request answered.
+  local loops=3 tokens echoes unauthorized
+  tokens=$(sandbox_stat token_requests)
+  echoes=$(sandbox_stat 'requests["GET /v1/echo"]')
+  unauthorized=$(sandbox_stat unauthorized)
+  if [ "$tokens" != "$loops" ] || [ "$unauthorized" != 0 ] \
+    || [ "$echoes" != $((loops * (warmup + rounds * BENCH_REQUESTS))) ]; then
+    echo "python: the sandbox saw $tokens token requests (expected $loops), $echoes GET /v1/echo" \
+      "(expected $((loops * (warmup + rounds * BENCH_REQUESTS)))), $unauthorized unauthorized" >&2
+    exit 1
+  fi
+
+  LANGUAGE="Python $(kv "$out" python)"
+  row "starmile (ctypes)" ours \
+    "requests $(kv "$out" requests.version) + requests-oauthlib $(kv "$out" requests_oauthlib.version), one \`OAuth2Session\`" requests 5
+  row "starmile (ctypes)" ours "httpx $(kv "$out" httpx.version), one \`Client\`, Bearer header" httpx
+}
+
+# row OURS_LABEL OURS_KEY THEIRS_LABEL THEIRS_KEY [TARGET]: one row of section 3
+# from $out, each side's CPU per request beside its label. A missed target
+# whose CPU ratio would meet it says so: then the loop waits, it does not burn.
+row() {
+  local ours theirs r cpu_ours cpu_theirs cpu_ratio target="—" verdict="—"
+  ours=$(kv "$out" "$2.req_per_s")
+  theirs=$(kv "$out" "$4.req_per_s")
+  cpu_ours=$(kv "$out" "$2.cpu_us_per_req")
+  cpu_theirs=$(kv "$out" "$4.cpu_us_per_req")
+  r=$(ratio "$ours" "$theirs")
+  if [ -n "${5:-}" ]; then
+    target="≥ ${5}x"
+    verdict=$(verdict_ge "$r" "$5")
+    cpu_ratio=$(ratio "$cpu_theirs" "$cpu_ours")
+    if [ "$verdict" = missed ] && [ "$(verdict_ge "$cpu_ratio" "$5")" = met ]; then
+      verdict="missed (met on CPU per request: ${cpu_ratio}x)"
+    fi
+  fi
+  echo "| $LANGUAGE | $BENCH_PINNING | $1; CPU $cpu_ours µs/req | $(fmt "$ours") | $3; CPU $cpu_theirs µs/req | $(fmt "$theirs") | ${r}x | $target | $verdict |"
+}
+
+case ${1:-} in
+  setup) setup ;;
+  run) run ;;
+  *) echo "usage: $0 setup|run" >&2; exit 2 ;;
+esac
