@@ -34,6 +34,37 @@ final class Client
     /** @var bool true for a client from persistent(): its handle belongs to the process, not this object */
     private $shared = false;
 
+    /*
+     * Out-parameters reused by every call instead of an FFI::new() each time
+     * (a call never re-enters PHP, so one set per client is enough), with
+     * their addresses. The string and error slots are NULL between calls:
+     * whatever the library stores there is taken and the slot reset at once.
+     */
+
+    /** @var CData sm_response* */
+    private $responseSlot;
+
+    /** @var CData sm_response** */
+    private $responseOut;
+
+    /** @var CData char* (a token, the stats JSON) */
+    private $stringSlot;
+
+    /** @var CData char** */
+    private $stringOut;
+
+    /** @var CData char* */
+    private $errorSlot;
+
+    /** @var CData char** */
+    private $errorOut;
+
+    /** @var CData size_t */
+    private $lengthSlot;
+
+    /** @var CData size_t* */
+    private $lengthOut;
+
     /**
      * @param array<string, mixed> $config the keys of CONTRACT §3 (base_url,
      *        client_id, client_secret, timeout_ms, max_retries, ...); keys not
@@ -43,7 +74,7 @@ final class Client
      */
     public function __construct(array $config = [])
     {
-        $this->ffi = Library::ffi();
+        $this->init();
         $this->handle = $this->openHandle('sm_client_new', self::encodeConfig($config));
     }
 
@@ -75,7 +106,7 @@ final class Client
             return new self($config);
         }
         $client = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
-        $client->ffi = Library::ffi();
+        $client->init();
         $client->shared = true;
         $client->handle = $client->openHandle('sm_client_shared', self::encodeConfig($config));
 
@@ -94,12 +125,12 @@ final class Client
      */
     public function getToken(): string
     {
-        $token = $this->ffi->new('char*');
-        $error = $this->ffi->new('char*');
-        $status = $this->ffi->sm_get_token($this->handle, FFI::addr($token), null, FFI::addr($error));
-        $this->check($status, $error);
+        $status = $this->ffi->sm_get_token($this->handle, $this->stringOut, null, $this->errorOut);
+        if ($status !== 0) {
+            $this->fail($status);
+        }
 
-        return $this->takeString($token) ?? '';
+        return $this->takeString($this->stringSlot, $this->stringOut) ?? '';
     }
 
     /**
@@ -116,92 +147,94 @@ final class Client
      */
     public function request(string $method, string $path, array $options = []): Response
     {
+        $method = strtoupper($method);
+        if ($options === []) {
+            // The common case, without the option handling below (same checks, same order).
+            if (strpos($method, "\0") !== false || strpos($path, "\0") !== false) {
+                self::assertNoNul(['method' => $method, 'path' => $path]);
+            }
+
+            return $this->send($method, $path, null, '', true);
+        }
         $unknown = array_diff(array_keys($options), self::OPTIONS);
         if ($unknown !== []) {
             throw self::invalid('unknown request option(s): ' . implode(', ', $unknown) . '; allowed: ' . implode(', ', self::OPTIONS));
         }
-        $method = strtoupper($method);
         $path = self::withQuery($path, $options['query'] ?? null);
         self::assertNoNul(['method' => $method, 'path' => $path]);
         $headers = self::headerLines($options['headers'] ?? []);
         $body = self::bodyOf($options);
 
-        $length = strlen($body);
-        $buffer = null;
-        if ($length > 0) {
-            $buffer = $this->ffi->new("uint8_t[$length]");
-            FFI::memcpy($buffer, $body, $length);
-        }
-        $out = $this->ffi->new('sm_response*');
-        $error = $this->ffi->new('char*');
-        $status = $this->ffi->sm_request(
-            $this->handle,
-            $method,
-            $path,
-            $headers === '' ? null : $headers,
-            $buffer,
-            $length,
-            FFI::addr($out),
-            FFI::addr($error)
-        );
-        $this->check($status, $error);
-
-        try {
-            $response = $this->copyResponse($out);
-        } finally {
-            $this->ffi->sm_response_free($out);
-        }
-
-        if ($response->getStatusCode() >= 400 && ($options['http_errors'] ?? true)) {
-            throw ErrorMapper::fromResponse($method, $path, $response);
-        }
-
-        return $response;
+        return $this->send($method, $path, $headers === '' ? null : $headers, $body, (bool) ($options['http_errors'] ?? true));
     }
 
     /** @param array<string, mixed> $options see request() */
     public function get(string $path, array $options = []): Response
     {
+        if ($options === [] && strpos($path, "\0") === false) {
+            return $this->send('GET', $path, null, '', true); // request()'s fast path, one call less
+        }
+
         return $this->request('GET', $path, $options);
     }
 
     /** @param array<string, mixed> $options see request() */
     public function post(string $path, array $options = []): Response
     {
+        if ($options === [] && strpos($path, "\0") === false) {
+            return $this->send('POST', $path, null, '', true); // request()'s fast path, one call less
+        }
+
         return $this->request('POST', $path, $options);
     }
 
     /** @param array<string, mixed> $options see request() */
     public function put(string $path, array $options = []): Response
     {
+        if ($options === [] && strpos($path, "\0") === false) {
+            return $this->send('PUT', $path, null, '', true); // request()'s fast path, one call less
+        }
+
         return $this->request('PUT', $path, $options);
     }
 
     /** @param array<string, mixed> $options see request() */
     public function patch(string $path, array $options = []): Response
     {
+        if ($options === [] && strpos($path, "\0") === false) {
+            return $this->send('PATCH', $path, null, '', true); // request()'s fast path, one call less
+        }
+
         return $this->request('PATCH', $path, $options);
     }
 
     /** @param array<string, mixed> $options see request() */
     public function delete(string $path, array $options = []): Response
     {
+        if ($options === [] && strpos($path, "\0") === false) {
+            return $this->send('DELETE', $path, null, '', true); // request()'s fast path, one call less
+        }
+
         return $this->request('DELETE', $path, $options);
     }
 
     /** Drops the cached token; the next call fetches a new one. */
     public function invalidateToken(): void
     {
-        $this->check($this->ffi->sm_client_invalidate_token($this->handle), null);
+        $status = $this->ffi->sm_client_invalidate_token($this->handle);
+        if ($status !== 0) {
+            $this->fail($status, false);
+        }
     }
 
     /** Replaces the credentials (a rotated secret) and drops the cached token. */
     public function setCredentials(string $clientId, string $clientSecret): void
     {
         self::assertNoNul(['client_id' => $clientId, 'client_secret' => $clientSecret]);
-        $error = $this->ffi->new('char*');
-        $status = $this->ffi->sm_client_set_credentials($this->handle, $clientId, $clientSecret, FFI::addr($error));
-        $this->check($status, $error);
+        $status = $this->ffi->sm_client_set_credentials($this->handle, $clientId, $clientSecret, $this->errorOut);
+        if ($status !== 0) {
+            $this->fail($status);
+        }
     }
 
     /**
@@ -212,12 +245,12 @@ final class Client
      */
     public function stats(): array
     {
-        $json = $this->ffi->new('char*');
-        $error = $this->ffi->new('char*');
-        $status = $this->ffi->sm_client_stats($this->handle, FFI::addr($json), FFI::addr($error));
-        $this->check($status, $error);
+        $status = $this->ffi->sm_client_stats($this->handle, $this->stringOut, $this->errorOut);
+        if ($status !== 0) {
+            $this->fail($status);
+        }
 
-        return json_decode($this->takeString($json) ?? '{}', true, 512, JSON_THROW_ON_ERROR);
+        return json_decode($this->takeString($this->stringSlot, $this->stringOut) ?? '{}', true, 512, JSON_THROW_ON_ERROR);
     }
 
     /**
@@ -259,50 +292,99 @@ final class Client
         throw new \LogicException('a Starmile\\Client holds a native handle and cannot be unserialized');
     }
 
+    /** Loads the library and allocates this client's out-parameters. */
+    private function init(): void
+    {
+        $ffi = $this->ffi = Library::ffi();
+        $this->responseSlot = $ffi->new('sm_response*');
+        $this->responseOut = FFI::addr($this->responseSlot);
+        $this->stringSlot = $ffi->new('char*');
+        $this->stringOut = FFI::addr($this->stringSlot);
+        $this->errorSlot = $ffi->new('char*');
+        $this->errorOut = FFI::addr($this->errorSlot);
+        $this->lengthSlot = $ffi->new('size_t');
+        $this->lengthOut = FFI::addr($this->lengthSlot);
+    }
+
     /** @param string $function sm_client_new or sm_client_shared */
     private function openHandle(string $function, string $configJson): int
     {
         $handle = $this->ffi->new('sm_client');
-        $error = $this->ffi->new('char*');
-        $status = $this->ffi->$function($configJson, FFI::addr($handle), FFI::addr($error));
-        $this->check($status, $error);
+        $status = $this->ffi->$function($configJson, FFI::addr($handle), $this->errorOut);
+        if ($status !== 0) {
+            $this->fail($status);
+        }
 
         return $handle->cdata;
     }
 
-    /** Throws the mapped exception when $status is not SM_OK, freeing the library's message. */
-    private function check(int $status, ?CData $error): void
+    /**
+     * sm_request, the response copied out and freed, and a status >= 400
+     * thrown when $httpErrors.
+     */
+    private function send(string $method, string $path, ?string $headers, string $body, bool $httpErrors): Response
     {
-        if ($status === 0) {
-            return;
+        $ffi = $this->ffi;
+        $length = strlen($body);
+        $buffer = null;
+        if ($length > 0) {
+            $buffer = $ffi->new("uint8_t[$length]");
+            FFI::memcpy($buffer, $body, $length);
         }
-        $message = ($error === null ? null : $this->takeString($error)) ?? 'libstarmile call failed';
+        $status = $ffi->sm_request($this->handle, $method, $path, $headers, $buffer, $length, $this->responseOut, $this->errorOut);
+        if ($status !== 0) {
+            $this->fail($status);
+        }
+
+        $native = $this->responseSlot;
+        try {
+            $bytes = $ffi->sm_response_body($native, $this->lengthOut);
+            $size = $this->lengthSlot->cdata;
+            $code = $ffi->sm_response_status($native);
+            $response = Response::fromParts(
+                $code,
+                $ffi->sm_response_headers($native) ?? '',
+                ($size === 0 || FFI::isNull($bytes)) ? '' : FFI::string($bytes, $size)
+            );
+        } finally {
+            $ffi->sm_response_free($native);
+        }
+
+        if ($httpErrors && $code >= 400) {
+            throw ErrorMapper::fromResponse($method, $path, $response);
+        }
+
+        return $response;
+    }
+
+    /**
+     * Throws the mapped exception for a failed call ($status is not SM_OK),
+     * taking and freeing the library's message from the error slot.
+     *
+     * @param bool $hasError whether the call was given the error slot
+     *
+     * @return never
+     */
+    private function fail(int $status, bool $hasError = true): void
+    {
+        $message = ($hasError ? $this->takeString($this->errorSlot, $this->errorOut) : null) ?? 'libstarmile call failed';
         throw ErrorMapper::fromStatus($status, $this->ffi->sm_status_name($status), $message);
     }
 
-    /** Copies a string the library handed out, then frees it with sm_string_free. */
-    private function takeString(CData $owned): ?string
+    /**
+     * Copies a string the library stored in one of the slots, frees it with
+     * sm_string_free and resets the slot to NULL.
+     */
+    private function takeString(CData $slot, CData $address): ?string
     {
-        if (FFI::isNull($owned)) {
+        if (FFI::isNull($slot)) {
             return null;
         }
-        $copy = FFI::string($owned);
-        $this->ffi->sm_string_free($owned);
+        $copy = FFI::string($slot);
+        $this->ffi->sm_string_free($slot);
+        $address[0] = null;
 
         return $copy;
-    }
-
-    private function copyResponse(CData $response): Response
-    {
-        $length = $this->ffi->new('size_t');
-        $bytes = $this->ffi->sm_response_body($response, FFI::addr($length));
-        $body = ($length->cdata === 0 || FFI::isNull($bytes)) ? '' : FFI::string($bytes, $length->cdata);
-
-        return Response::fromParts(
-            $this->ffi->sm_response_status($response),
-            $this->ffi->sm_response_headers($response) ?? '',
-            $body
-        );
     }
 
     private static function encodeConfig(array $config): string

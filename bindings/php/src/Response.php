@@ -14,8 +14,11 @@ final class Response
     /** @var int */
     private $statusCode;
 
-    /** @var array<string, string[]> */
+    /** @var array<string, string[]>|null null until first needed: then parsed from $headerLines */
     private $headers;
+
+    /** @var string|null the library's "name: value\n" lines, while not yet parsed */
+    private $headerLines;
 
     /** @var string */
     private $body;
@@ -30,19 +33,36 @@ final class Response
         $this->body = $body;
     }
 
-    /** Parses the library's "name: value\n" lines. */
+    /**
+     * From the library's "name: value\n" lines. They are parsed on the first
+     * header access: most callers only want the status and the body.
+     */
     public static function fromParts(int $statusCode, string $headerLines, string $body): self
     {
-        $headers = [];
-        foreach (explode("\n", $headerLines) as $line) {
-            $colon = strpos($line, ':');
-            if ($colon === false) {
-                continue;
+        $response = new self($statusCode, [], $body);
+        $response->headers = null;
+        $response->headerLines = $headerLines;
+
+        return $response;
+    }
+
+    /** @return array<string, string[]> */
+    private function parsedHeaders(): array
+    {
+        if ($this->headers === null) {
+            $headers = [];
+            foreach (explode("\n", (string) $this->headerLines) as $line) {
+                $colon = strpos($line, ':');
+                if ($colon === false) {
+                    continue;
+                }
+                $headers[strtolower(substr($line, 0, $colon))][] = trim(substr($line, $colon + 1));
             }
-            $headers[strtolower(substr($line, 0, $colon))][] = trim(substr($line, $colon + 1));
+            $this->headers = $headers;
+            $this->headerLines = null;
         }
 
-        return new self($statusCode, $headers, $body);
+        return $this->headers;
     }
 
     public function getStatusCode(): int
@@ -53,18 +73,18 @@ final class Response
     /** @return array<string, string[]> lower-case name => values, in the order received */
     public function getHeaders(): array
     {
-        return $this->headers;
+        return $this->headers ?? $this->parsedHeaders();
     }
 
     public function hasHeader(string $name): bool
     {
-        return isset($this->headers[strtolower($name)]);
+        return isset(($this->headers ?? $this->parsedHeaders())[strtolower($name)]);
     }
 
     /** @return string[] every value of the header (case-insensitive name); [] when absent */
     public function getHeader(string $name): array
     {
-        return $this->headers[strtolower($name)] ?? [];
+        return ($this->headers ?? $this->parsedHeaders())[strtolower($name)] ?? [];
     }
 
     /** The header's values joined with ", "; "" when absent. */
@@ -94,8 +114,35 @@ final class Response
     /** The server's X-Request-Id, or null. */
     public function getRequestId(): ?string
     {
-        $values = $this->getHeader('x-request-id');
+        if ($this->headers !== null) {
+            return $this->headers['x-request-id'][0] ?? null;
+        }
+        // Not parsed yet: find the first line whose name is x-request-id
+        // (any case), as parsing would, without parsing the rest.
+        $lines = (string) $this->headerLines;
+        $offset = 0;
+        while (($at = stripos($lines, 'x-request-id:', $offset)) !== false) {
+            if ($at === 0 || $lines[$at - 1] === "\n") {
+                $start = $at + 13;
+                $end = strpos($lines, "\n", $start);
 
-        return $values === [] ? null : $values[0];
+                return trim($end === false ? substr($lines, $start) : substr($lines, $start, $end - $start));
+            }
+            $offset = $at + 1;
+        }
+
+        return null;
+    }
+
+    /**
+     * Serialized as before the lazy parsing existed: status, parsed headers, body.
+     *
+     * @return string[]
+     */
+    public function __sleep(): array
+    {
+        $this->parsedHeaders();
+
+        return ['statusCode', 'headers', 'body'];
     }
 }

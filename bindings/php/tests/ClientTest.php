@@ -114,6 +114,51 @@ final class ClientTest extends TestCase
         self::assertSame('GET', json_decode($response->getBody(), true)['method']);
     }
 
+    public function testHeadersReadInAnyOrderGiveTheSameAnswers(): void
+    {
+        $client = $this->client();
+        $first = $client->get('/v1/echo');
+        $requestId = $first->getRequestId(); // before anything else reads the headers
+        $headers = $first->getHeaders();
+
+        self::assertNotNull($requestId);
+        self::assertSame($headers['x-request-id'][0], $requestId);
+        self::assertSame($requestId, $first->getRequestId());
+
+        $second = $client->get('/v1/echo');
+        $headers = $second->getHeaders(); // headers first, then the request id
+        self::assertSame($headers['x-request-id'][0], $second->getRequestId());
+        self::assertNotSame($requestId, $second->getRequestId());
+    }
+
+    public function testAResponseSurvivesSerialization(): void
+    {
+        $response = $this->client()->get('/v1/echo');
+        $copy = unserialize(serialize($response));
+
+        self::assertSame($response->getStatusCode(), $copy->getStatusCode());
+        self::assertSame($response->getHeaders(), $copy->getHeaders());
+        self::assertSame($response->getRequestId(), $copy->getRequestId());
+        self::assertSame($response->getBody(), $copy->getBody());
+    }
+
+    public function testEachFailureOnOneClientCarriesItsOwnMessage(): void
+    {
+        $client = $this->client();
+        $messages = [];
+        foreach ([['X-Note' => "a\rb"], ['Authorization' => 'Bearer mine'], ['Bad Name' => '1']] as $headers) {
+            try {
+                $client->get('/v1/echo', ['headers' => $headers]);
+                self::fail('expected Starmile\Exception\InvalidArgumentException');
+            } catch (\Starmile\Exception\InvalidArgumentException $e) {
+                $messages[] = $e->getMessage();
+            }
+        }
+
+        self::assertCount(3, array_unique($messages));
+        self::assertSame(200, $client->get('/v1/echo')->getStatusCode());
+    }
+
     public function testBinaryBodiesArriveWhole(): void
     {
         $response = $this->client()->get('/v1/bytes/100000');
