@@ -4,7 +4,6 @@ cache, refresh, retries and re-authentication all live in the library."""
 
 from __future__ import annotations
 
-import ctypes
 import json as _json
 import threading
 from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p
@@ -14,7 +13,7 @@ from urllib.parse import urlencode
 
 from . import _ffi
 from ._errors import InvalidArgumentError, error_for_response
-from ._response import Headers, Response, Token
+from ._response import Response, Token, _native_response
 
 __all__ = ["Client"]
 
@@ -152,7 +151,7 @@ class Client:
         APIStatusError (or one of its subclasses), 401 AuthenticationError.
         """
         method = method.upper()
-        header_lines = _header_lines(headers)
+        header_lines = _header_lines(headers) if headers else []
         if json is not None and content is not None:
             raise InvalidArgumentError("pass either json= or content=, not both", code="SM_ERR_INVALID_ARGUMENT")
         body: Optional[bytes] = None
@@ -169,37 +168,44 @@ class Client:
                 path = f"{base}{'&' if '?' in base else '?'}{query}{hash_sign}{fragment}"
 
         headers_c = "".join(f"{name}: {value}\n" for name, value in header_lines).encode("utf-8") if header_lines else None
+        # The hot path: no helper calls, and the out-parameters are passed as
+        # they are (ctypes applies byref() itself for a POINTER(T) argument).
+        lib = self._lib
         response_ptr = c_void_p()
         error = c_void_p()
         try:
-            status = self._lib.sm_request(
-                self._live_handle(),
-                _c_string(method, "method"),
-                _c_string(path, "path"),
+            handle = self._handle
+            if not handle:
+                self._live_handle()  # raises InvalidArgumentError
+            status = lib.sm_request(
+                handle,
+                _METHODS.get(method) or _c_string(method, "method"),
+                path.encode("utf-8") if isinstance(path, str) else _c_string(path, "path"),
                 headers_c,
                 body,
-                c_size_t(len(body) if body else 0),
-                byref(response_ptr),
-                byref(error),
+                len(body) if body else 0,
+                response_ptr,
+                error,
             )
-            _ffi.raise_for_status(status, error)
-            response = self._read_response(response_ptr, method, path)
+            if status or error.value:
+                _ffi.raise_for_status(status, error)
+            # Copied out before the response is freed; the header block is
+            # parsed on first access of Response.headers.
+            length = c_size_t()
+            body_ptr = lib.sm_response_body(response_ptr, length)
+            response = _native_response(
+                lib.sm_response_status(response_ptr),
+                lib.sm_response_headers(response_ptr),
+                body_ptr[: length.value] if body_ptr and length.value else b"",
+                method,
+                path,
+            )
         finally:
             # Freed whatever happened above, decoding errors included.
-            self._lib.sm_response_free(response_ptr)
+            lib.sm_response_free(response_ptr)
         if response.status_code >= 400:
             raise error_for_response(response)
         return response
-
-    def _read_response(self, ptr: c_void_p, method: str, path: str) -> Response:
-        lib = self._lib
-        status_code = lib.sm_response_status(ptr)
-        length = c_size_t()
-        body_ptr = lib.sm_response_body(ptr, byref(length))
-        content = ctypes.string_at(body_ptr, length.value) if body_ptr and length.value else b""
-        headers_ptr = lib.sm_response_headers(ptr)
-        block = ctypes.string_at(headers_ptr).decode("utf-8", "replace") if headers_ptr else ""
-        return Response(status_code, Headers.parse(block), content, method, path)
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
@@ -215,6 +221,11 @@ class Client:
 
     def delete(self, path: str, **kwargs: Any) -> Response:
         return self.request("DELETE", path, **kwargs)
+
+
+# Request methods as the C strings sm_request takes, without encoding them
+# on every call; any other method is encoded by _c_string.
+_METHODS = {method: method.encode("ascii") for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 
 
 def _config_json(settings: dict[str, Any]) -> bytes:

@@ -3,7 +3,9 @@
 Every function gets ``argtypes`` and ``restype``. Strings the library hands
 out are declared ``c_void_p`` (a ``c_char_p`` would be copied to ``bytes``
 and the pointer lost, leaking it), copied with ``ctypes.string_at`` and
-released with ``sm_string_free``. ``CDLL`` releases the GIL around every
+released with ``sm_string_free``; only what a response lends (its body
+and header block, valid until ``sm_response_free``) is copied by ctypes
+itself. ``CDLL`` releases the GIL around every
 call, so threads sharing a client really run in parallel.
 """
 
@@ -14,7 +16,7 @@ import ctypes.util
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint16, c_uint64, c_void_p
+from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint16, c_uint64, c_void_p
 from pathlib import Path
 from typing import Optional
 
@@ -73,8 +75,11 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     )
     fn("sm_client_stats", c_int, c_uint64, out_str, out_str)
     fn("sm_response_status", c_uint16, c_void_p)
-    fn("sm_response_body", c_void_p, c_void_p, POINTER(c_size_t))  # borrowed
-    fn("sm_response_headers", c_void_p, c_void_p)  # borrowed
+    # Borrowed from the response, so ctypes may copy them freely: the body as
+    # a char pointer (sliced to bytes, cheaper than string_at), the header
+    # block as c_char_p (bytes or None, nothing to free).
+    fn("sm_response_body", POINTER(c_char), c_void_p, POINTER(c_size_t))
+    fn("sm_response_headers", c_char_p, c_void_p)
     fn("sm_response_header", c_void_p, c_void_p, c_char_p)  # borrowed
     fn("sm_response_free", None, c_void_p)
     return lib

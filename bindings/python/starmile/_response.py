@@ -69,14 +69,31 @@ class Response:
     the caller as a Response: ``request()`` raises them as errors that carry
     the Response in ``.response``."""
 
-    __slots__ = ("status_code", "headers", "content", "method", "path")
+    # A response from the library keeps its raw header block (bytes) and
+    # parses it on the first access of ``headers``: most callers never look.
+    # The block is kept after parsing, so that threads racing on the first
+    # access all parse the same bytes.
+    __slots__ = ("status_code", "_headers", "_raw_headers", "content", "method", "path")
 
     def __init__(self, status_code: int, headers: Headers, content: bytes, method: str, path: str) -> None:
         self.status_code = status_code
-        self.headers = headers
+        self._headers: Optional[Headers] = headers
+        self._raw_headers: Optional[bytes] = None
         self.content = content
         self.method = method
         self.path = path
+
+    @property
+    def headers(self) -> Headers:
+        headers = self._headers
+        if headers is None:
+            raw = self._raw_headers
+            headers = self._headers = Headers.parse(raw.decode("utf-8", "replace") if raw else "")
+        return headers
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers = headers
 
     @property
     def request_id(self) -> Optional[str]:
@@ -133,6 +150,22 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.path}>"
+
+
+def _native_response(status_code: int, raw_headers: Optional[bytes], content: bytes, method: str, path: str) -> Response:
+    """A Response whose headers are the library's ``"name: value\\n"`` block,
+    parsed on first access (Client.request's fast path)."""
+    response = _new(Response)
+    response.status_code = status_code
+    response._headers = None
+    response._raw_headers = raw_headers
+    response.content = content
+    response.method = method
+    response.path = path
+    return response
+
+
+_new = Response.__new__
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import pickle
 from ctypes import c_uint64
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -214,15 +215,36 @@ class _RecordingLibrary:
 def test_response_is_freed_even_when_decoding_it_fails(
     client: starmile.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording = _RecordingLibrary(client._lib)
+    class FailingLibrary(_RecordingLibrary):
+        def sm_response_headers(self, ptr: Any) -> bytes:
+            raise UnicodeError("cannot decode")
+
+    recording = FailingLibrary(client._lib)
     monkeypatch.setattr(client, "_lib", recording)
-
-    def broken(block: str) -> None:
-        raise UnicodeError("cannot decode")
-
-    monkeypatch.setattr(starmile.Headers, "parse", staticmethod(broken))
     with pytest.raises(UnicodeError):
         client.get("/v1/echo")
     assert len(recording.freed) == 1 and recording.freed[0] != 0
     monkeypatch.undo()
     assert client.get("/v1/echo").status_code == 200
+
+
+def test_headers_are_parsed_on_first_use_and_survive_copies(
+    client: starmile.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    parse = starmile.Headers.parse
+
+    def counting(block: str) -> starmile.Headers:
+        parsed.append(block)
+        return parse(block)
+
+    monkeypatch.setattr(starmile.Headers, "parse", staticmethod(counting))
+    response = client.get("/v1/echo")
+    assert parsed == []  # a caller that never looks pays nothing
+    copy = pickle.loads(pickle.dumps(response))  # native memory is long gone
+    assert response.request_id and response.headers is response.headers
+    assert len(parsed) == 1 and "x-request-id: " + response.request_id in parsed[0]
+    assert copy.headers["X-Request-Id"] == response.request_id
+    assert dict(copy.headers) == dict(response.headers)
+    response.headers = starmile.Headers([("X-Mine", "1")])
+    assert response.headers["x-mine"] == "1" and response.request_id is None
