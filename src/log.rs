@@ -38,7 +38,10 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
         Level::Info => "INFO",
         Level::Debug => "DEBUG",
     };
-    eprintln!("starmile[{}] {name}: {message}", std::process::id());
+    // One write per line: processes sharing a stderr (PHP-FPM workers, a
+    // multiprocessing pool) then never interleave inside a line.
+    let line = format!("starmile[{}] {name}: {message}\n", std::process::id());
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// `log!(Level::Info, "fetched a token in {} ms", ms)`

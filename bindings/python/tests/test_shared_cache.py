@@ -208,4 +208,4 @@ def test_requests_keep_succeeding_when_redis_dies_mid_run(
     assert token_requests > 3
     # Each process said once that it fell back to its in-process cache.
     warnings = re.findall(r"starmile\[(\d+)\] WARN: token cache redis://\S+ failed", logged)
-    assert sorted(int(pid) for pid in warnings) == sorted(pid for pid, *_ in reports)
+    assert sorted(int(pid) for pid in warnings) == sorted(pid for pid, *_ in reports), logged
