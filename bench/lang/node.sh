@@ -60,26 +60,6 @@ run() {
     "built-in \`fetch\`, $CONCURRENCY concurrent" "fetch_c$CONCURRENCY"
 }
 
-# row OURS_LABEL OURS_KEY THEIRS_LABEL THEIRS_KEY [TARGET]: one row of section 3
-# from $out, each side's CPU per request beside its label. A missed target
-# whose CPU ratio would meet it says so: then the loop waits, it does not burn.
-row() {
-  local ours theirs r cpu_ours cpu_theirs cpu_ratio target="—" verdict="—"
-  ours=$(kv "$out" "$2.req_per_s")
-  theirs=$(kv "$out" "$4.req_per_s")
-  cpu_ours=$(kv "$out" "$2.cpu_us_per_req")
-  cpu_theirs=$(kv "$out" "$4.cpu_us_per_req")
-  r=$(ratio "$ours" "$theirs")
-  if [ -n "${5:-}" ]; then
-    target="≥ ${5}x"
-    verdict=$(verdict_ge "$r" "$5")
-    cpu_ratio=$(ratio "$cpu_theirs" "$cpu_ours")
-    if [ "$verdict" = missed ] && [ "$(verdict_ge "$cpu_ratio" "$5")" = met ]; then
-      verdict="missed (met on CPU per request: ${cpu_ratio}x)"
-    fi
-  fi
-  echo "| $LANGUAGE | $BENCH_PINNING | $1; CPU $cpu_ours µs/req | $(fmt "$ours") | $3; CPU $cpu_theirs µs/req | $(fmt "$theirs") | ${r}x | $target | $verdict |"
-}
 
 case ${1:-} in
   setup) setup ;;
