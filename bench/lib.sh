@@ -55,6 +55,7 @@ sandbox_stat() {
 # (bench/lang/*.sh) from the key=value file $out, for $LANGUAGE, each side's
 # CPU per request beside its label. A missed target whose CPU ratio would meet
 # it says so: then the loop waits, it does not burn.
+# shellcheck disable=SC2154  # $out and $LANGUAGE are set by the calling script
 row() {
   local ours theirs r cpu_ours cpu_theirs cpu_ratio target="—" verdict="—"
   ours=$(kv "$out" "$2.req_per_s")
@@ -71,4 +72,19 @@ row() {
     fi
   fi
   echo "| $LANGUAGE | $BENCH_PINNING | $1; CPU $cpu_ours µs/req | $(fmt "$ours") | $3; CPU $cpu_theirs µs/req | $(fmt "$theirs") | ${r}x | $target | $verdict |"
+}
+
+# expect_sandbox_saw NAME TOKENS ECHOES: exits unless the sandbox saw exactly
+# TOKENS token requests, ECHOES `GET /v1/echo` and no unauthorized request —
+# a benchmark loop that got errors or fetched extra tokens measured nothing.
+expect_sandbox_saw() {
+  local tokens echoes unauthorized
+  tokens=$(sandbox_stat token_requests)
+  echoes=$(sandbox_stat 'requests["GET /v1/echo"]')
+  unauthorized=$(sandbox_stat unauthorized)
+  if [ "$tokens" != "$2" ] || [ "$unauthorized" != 0 ] || [ "$echoes" != "$3" ]; then
+    echo "$1: the sandbox saw $tokens token requests (expected $2), $echoes GET /v1/echo" \
+      "(expected $3), $unauthorized unauthorized" >&2
+    exit 1
+  fi
 }

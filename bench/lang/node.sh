@@ -40,16 +40,8 @@ run() {
 
   # What the server saw: one token per side, every request answered (each
   # side runs a sequential and a concurrent loop).
-  local sides=2 tokens echoes unauthorized expected
-  expected=$((2 * sides * (warmup + rounds * BENCH_REQUESTS)))
-  tokens=$(sandbox_stat token_requests)
-  echoes=$(sandbox_stat 'requests["GET /v1/echo"]')
-  unauthorized=$(sandbox_stat unauthorized)
-  if [ "$tokens" != "$sides" ] || [ "$unauthorized" != 0 ] || [ "$echoes" != "$expected" ]; then
-    echo "node: the sandbox saw $tokens token requests (expected $sides), $echoes GET /v1/echo" \
-      "(expected $expected), $unauthorized unauthorized" >&2
-    exit 1
-  fi
+  local sides=2
+  expect_sandbox_saw node "$sides" $((2 * sides * (warmup + rounds * BENCH_REQUESTS)))
 
   local pool
   pool="UV_THREADPOOL_SIZE=$(kv "$out" uv_threadpool_size)"

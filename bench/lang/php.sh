@@ -32,16 +32,8 @@ run() {
   sed "s/^/php $BENCH_PINNING: /" "$out" >&2
 
   # What the server saw: one token per loop, every request answered.
-  local loops=2 tokens echoes unauthorized
-  tokens=$(sandbox_stat token_requests)
-  echoes=$(sandbox_stat 'requests["GET /v1/echo"]')
-  unauthorized=$(sandbox_stat unauthorized)
-  if [ "$tokens" != "$loops" ] || [ "$unauthorized" != 0 ] \
-    || [ "$echoes" != $((loops * (warmup + rounds * BENCH_REQUESTS))) ]; then
-    echo "php: the sandbox saw $tokens token requests (expected $loops), $echoes GET /v1/echo" \
-      "(expected $((loops * (warmup + rounds * BENCH_REQUESTS)))), $unauthorized unauthorized" >&2
-    exit 1
-  fi
+  local loops=2
+  expect_sandbox_saw php "$loops" $((loops * (warmup + rounds * BENCH_REQUESTS)))
 
   LANGUAGE="PHP $(kv "$out" php)"
   row "starmile (FFI)" ours "ext-curl (libcurl $(kv "$out" curl.version)), one reused handle" curl 1.0

@@ -47,16 +47,8 @@ run() {
   sed "s/^/python $BENCH_PINNING: /" "$out" >&2
 
   # What the server saw: one token per loop, every request answered.
-  local loops=3 tokens echoes unauthorized
-  tokens=$(sandbox_stat token_requests)
-  echoes=$(sandbox_stat 'requests["GET /v1/echo"]')
-  unauthorized=$(sandbox_stat unauthorized)
-  if [ "$tokens" != "$loops" ] || [ "$unauthorized" != 0 ] \
-    || [ "$echoes" != $((loops * (warmup + rounds * BENCH_REQUESTS))) ]; then
-    echo "python: the sandbox saw $tokens token requests (expected $loops), $echoes GET /v1/echo" \
-      "(expected $((loops * (warmup + rounds * BENCH_REQUESTS)))), $unauthorized unauthorized" >&2
-    exit 1
-  fi
+  local loops=3
+  expect_sandbox_saw python "$loops" $((loops * (warmup + rounds * BENCH_REQUESTS)))
 
   LANGUAGE="Python $(kv "$out" python)"
   row "starmile (ctypes)" ours \
